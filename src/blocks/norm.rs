@@ -1,0 +1,47 @@
+use candle_core::Tensor;
+
+use super::Args;
+use crate::builder::Builder;
+use crate::error::Result;
+use crate::layers::{Activation, BatchNorm, LayerNorm};
+
+/// baskerville's `norm_type` switch.
+pub enum Norm {
+    None,
+    Batch(BatchNorm),
+    Layer(LayerNorm),
+}
+
+impl Norm {
+    /// Reads `norm_type`; `batch-sync` is plain batch norm at inference.
+    pub fn kind(args: &Args) -> Result<Option<&'static str>> {
+        match args.opt_str("norm_type")? {
+            None => Ok(None),
+            Some("batch") | Some("batch-sync") => Ok(Some("batch")),
+            Some("layer") => Ok(Some("layer")),
+            Some(other) => Err(args.err(format!("unknown norm_type \"{other}\""))),
+        }
+    }
+
+    pub fn new(b: &Builder, kind: Option<&str>, dim: usize) -> Result<Self> {
+        Ok(match kind {
+            None => Norm::None,
+            Some("layer") => Norm::Layer(LayerNorm::new(b, dim)?),
+            Some(_) => Norm::Batch(BatchNorm::new(b, dim)?),
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Norm::None => Ok(x.clone()),
+            Norm::Batch(n) => n.forward(x),
+            Norm::Layer(n) => n.forward(x),
+        }
+    }
+}
+
+/// The block's `activation`, with the block function's own default when absent.
+pub fn activation(args: &Args, key: &str, default: Option<&str>) -> Result<Activation> {
+    let name = args.str_or(key, default)?;
+    Activation::parse(name).map_err(|e| args.err(e))
+}

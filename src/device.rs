@@ -1,0 +1,44 @@
+//! `--device cpu|cuda[:N]`, chosen at run time.
+
+use candle_core::Device;
+
+use crate::error::{Error, Result};
+
+pub fn parse_device(spec: &str) -> Result<Device> {
+    let spec = spec.trim();
+    if spec == "cpu" {
+        return Ok(Device::Cpu);
+    }
+    let ordinal = match spec {
+        "cuda" | "gpu" => 0,
+        s => match s.strip_prefix("cuda:") {
+            Some(n) => n
+                .parse::<usize>()
+                .map_err(|_| Error::Input(format!("--device {spec}: bad GPU number \"{n}\"")))?,
+            None => {
+                return Err(Error::Input(format!(
+                    "--device {spec}: expected cpu, cuda or cuda:N"
+                )))
+            }
+        },
+    };
+    if !cfg!(feature = "cuda") {
+        return Err(Error::Input(format!(
+            "--device {spec}: this build has no CUDA support (rebuild with --features cuda)"
+        )));
+    }
+    Device::new_cuda(ordinal)
+        .map_err(|e| Error::Input(format!("--device {spec}: cannot open GPU {ordinal}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_cpu_and_rejects_junk() {
+        assert!(parse_device("cpu").unwrap().is_cpu());
+        assert!(parse_device("tpu").unwrap_err().to_string().contains("expected cpu"));
+        assert!(parse_device("cuda:x").unwrap_err().to_string().contains("bad GPU number"));
+    }
+}

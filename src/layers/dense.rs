@@ -1,0 +1,68 @@
+use candle_core::Tensor;
+use candle_nn::Init;
+
+use crate::builder::{Builder, KerasClass};
+use crate::error::Result;
+use crate::layers::Activation;
+
+/// Keras `Dense` on the last axis; kernel `[in, out]`.
+#[derive(Debug, Clone)]
+pub struct Dense {
+    kernel: Tensor,
+    bias: Option<Tensor>,
+    activation: Activation,
+}
+
+impl Dense {
+    pub fn new(
+        b: &Builder,
+        in_dim: usize,
+        out_dim: usize,
+        use_bias: bool,
+        activation: Activation,
+    ) -> Result<Self> {
+        let mut spec = vec![("kernel", "kernel", vec![in_dim, out_dim], kaiming(in_dim))];
+        if use_bias {
+            spec.push(("bias", "bias", vec![out_dim], Init::Const(0.0)));
+        }
+        let mut w = b.keras_layer(KerasClass::Dense, &spec)?;
+        let bias = if use_bias { w.pop() } else { None };
+        Ok(Dense { kernel: w.pop().expect("kernel"), bias, activation })
+    }
+
+    pub fn from_tensors(kernel: Tensor, bias: Option<Tensor>, activation: Activation) -> Self {
+        Dense { kernel, bias, activation }
+    }
+
+    pub fn out_dim(&self) -> usize {
+        self.kernel.dims()[1]
+    }
+}
+
+/// He-normal initialisation for a layer with `fan_in` inputs.
+pub fn kaiming(fan_in: usize) -> Init {
+    Init::Randn { mean: 0.0, stdev: (2.0 / fan_in.max(1) as f64).sqrt() }
+}
+
+/// `[.., in] x [in, out] -> [.., out]`, flattening the leading axes into one matmul.
+pub fn linear(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    let dims = x.dims().to_vec();
+    let in_dim = *dims.last().expect("rank >= 1");
+    let rows: usize = dims[..dims.len() - 1].iter().product();
+    let out_dim = kernel.dims()[1];
+    let y = x.reshape((rows, in_dim))?.matmul(kernel)?;
+    let y = match bias {
+        Some(b) => y.broadcast_add(b)?,
+        None => y,
+    };
+    let mut out_dims = dims;
+    *out_dims.last_mut().expect("rank >= 1") = out_dim;
+    Ok(y.reshape(out_dims)?)
+}
+
+impl Dense {
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = linear(x, &self.kernel, self.bias.as_ref())?;
+        self.activation.forward(&y)
+    }
+}

@@ -1,0 +1,25 @@
+//! shorkie: run Shorkie / baskerville SeqNN DNA sequence-to-function models in Rust.
+//!
+//! `params.json` is parsed into [`config::Params`]; [`model::SeqNN`] builds the network
+//! through the block registry in [`blocks`]; [`keras_h5`] and [`convert`] bring the
+//! published Keras weights over; [`ensemble`] averages folds and augmentations.
+
+pub mod blocks;
+pub mod cli;
+pub mod builder;
+pub mod config;
+pub mod convert;
+pub mod device;
+pub mod ensemble;
+pub mod error;
+pub mod io;
+pub mod keras_h5;
+pub mod layers;
+pub mod model;
+pub mod npz;
+pub mod parity;
+pub mod targets;
+
+pub use config::Params;
+pub use error::{Error, Result};
+pub use model::SeqNN;

@@ -1,0 +1,252 @@
+//! baskerville's `SeqNN`: the trunk blocks, the trunk's final activation, then one or
+//! more heads, built from `params.json` through the block registry.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+
+use crate::blocks::{build_block, Block, BuildCtx, Reprs, Shape};
+use crate::builder::{Builder, KerasSlot};
+use crate::config::{ModelParams, Params};
+use crate::error::{Error, Result};
+use crate::layers::Activation;
+
+/// Metadata key in our safetensors files holding the model's input channels.
+pub const META_INPUT_CHANNELS: &str = "shorkie.input_channels";
+
+pub struct Head {
+    pub key: String,
+    blocks: Vec<(String, Box<dyn Block>)>,
+    pub shape: Shape,
+}
+
+pub struct SeqNN {
+    pub params: ModelParams,
+    pub in_channels: usize,
+    trunk: Vec<(String, Box<dyn Block>)>,
+    trunk_activation: Activation,
+    pub trunk_shape: Shape,
+    heads: Vec<Head>,
+    /// Which saved representations the forward pass must keep.
+    keep: Vec<bool>,
+    slots: Vec<KerasSlot>,
+}
+
+impl SeqNN {
+    /// Builds the model from params, taking weights (or fresh variables) from `vb`.
+    pub fn new(params: &Params, in_channels: usize, vb: VarBuilder) -> Result<Self> {
+        let model = &params.model;
+        let source = params.source.as_str();
+        if in_channels == 0 {
+            return Err(Error::config(source, "the model needs at least one input channel"));
+        }
+        let b = Builder::new(vb);
+        let mut ctx = BuildCtx::new(Shape { len: model.seq_length, ch: in_channels });
+        let mut trunk = Vec::new();
+        for (i, spec) in model.trunk.iter().enumerate() {
+            let location = format!("model.trunk[{i}]");
+            let block = build_block(&b.pp(format!("trunk.{i}")), spec, &model.globals, &location, source, &mut ctx)?;
+            trunk.push((format!("trunk[{i}] {}", spec.name), block));
+            ctx.push_repr();
+        }
+        let trunk_activation = Activation::parse(Some(&model.activation))
+            .map_err(|e| Error::config(source, format!("model.activation: {e}")))?;
+        let trunk_shape = ctx.shape;
+        let mut heads = Vec::new();
+        for (key, specs) in &model.heads {
+            let mut head_ctx = ctx.clone();
+            head_ctx.shape = trunk_shape;
+            let mut blocks = Vec::new();
+            for (j, spec) in specs.iter().enumerate() {
+                let location = format!("model.{key}[{j}]");
+                let block = build_block(&b.pp(format!("{key}.{j}")), spec, &model.globals, &location, source, &mut head_ctx)?;
+                blocks.push((format!("{key}[{j}] {}", spec.name), block));
+            }
+            ctx.wanted.extend(head_ctx.wanted.iter().copied());
+            heads.push(Head { key: key.clone(), blocks, shape: head_ctx.shape });
+        }
+        if heads.is_empty() {
+            return Err(Error::config(source, "model has no head (a \"head\" key)"));
+        }
+        let mut keep = vec![false; ctx.reprs.len()];
+        for i in &ctx.wanted {
+            keep[*i] = true;
+        }
+        Ok(SeqNN {
+            params: model.clone(),
+            in_channels,
+            trunk,
+            trunk_activation,
+            trunk_shape,
+            heads,
+            keep,
+            slots: b.slots(),
+        })
+    }
+
+    /// Loads our safetensors weights; every tensor must belong to the architecture.
+    pub fn load(params: &Params, weights: &Path, device: &Device) -> Result<Self> {
+        let wpath = weights.display().to_string();
+        let bytes = std::fs::read(weights).map_err(|e| Error::io(weights, e))?;
+        let werr = |msg: String| Error::Weights { path: wpath.clone(), msg };
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+            .map_err(|e| werr(format!("not a safetensors file: {e}")))?;
+        let tensors = candle_core::safetensors::load_buffer(&bytes, device)
+            .map_err(|e| werr(format!("cannot read tensors: {e}")))?;
+        let in_channels = match meta.metadata().as_ref().and_then(|m| m.get(META_INPUT_CHANNELS)) {
+            Some(v) => v.parse::<usize>().map_err(|_| werr(format!("bad {META_INPUT_CHANNELS} \"{v}\"")))?,
+            None => params.model.num_features.ok_or_else(|| {
+                werr(format!("no {META_INPUT_CHANNELS} metadata and no model.num_features in params"))
+            })?,
+        };
+        Self::from_tensors(params, in_channels, tensors, device, &wpath)
+    }
+
+    /// Builds from named tensors, failing on a missing, misshapen or unused tensor.
+    pub fn from_tensors(
+        params: &Params,
+        in_channels: usize,
+        tensors: HashMap<String, Tensor>,
+        device: &Device,
+        origin: &str,
+    ) -> Result<Self> {
+        let names: Vec<String> = tensors.keys().cloned().collect();
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
+        let model = Self::new(params, in_channels, vb).map_err(|e| match e {
+            Error::Candle(c) => Error::Weights {
+                path: origin.to_string(),
+                msg: format!("does not fit {}: {}", params.source, one_line(&c.to_string())),
+            },
+            other => other,
+        })?;
+        let used: std::collections::HashSet<&str> =
+            model.slots.iter().flat_map(|s| s.weights.iter().map(|w| w.ours.as_str())).collect();
+        let mut unused: Vec<&String> = names.iter().filter(|n| !used.contains(n.as_str())).collect();
+        unused.sort();
+        if let Some(name) = unused.first() {
+            return Err(Error::Weights {
+                path: origin.to_string(),
+                msg: format!("tensor \"{name}\" is not part of the architecture in {}", params.source),
+            });
+        }
+        Ok(model)
+    }
+
+    /// A model with fresh variables (for training, or to plan a conversion).
+    pub fn fresh(params: &Params, in_channels: usize, device: &Device) -> Result<(Self, VarMap)> {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+        let model = Self::new(params, in_channels, vb)?;
+        Ok((model, varmap))
+    }
+
+    /// The Keras layers of this architecture, in baskerville's creation order.
+    pub fn keras_slots(&self) -> &[KerasSlot] {
+        &self.slots
+    }
+
+    pub fn heads(&self) -> &[Head] {
+        &self.heads
+    }
+
+    /// Output shape of head `i`: (bins, tracks).
+    pub fn output_shape(&self, head: usize) -> Shape {
+        self.heads[head].shape
+    }
+
+    fn check_input(&self, x: &Tensor) -> Result<()> {
+        let dims = x.dims();
+        if dims.len() != 3 {
+            return Err(Error::Input(format!(
+                "input must be [batch, length, channels], got shape {dims:?}"
+            )));
+        }
+        if dims[2] != self.in_channels {
+            return Err(Error::Input(format!(
+                "input has {} channels, the model expects {}",
+                dims[2], self.in_channels
+            )));
+        }
+        if dims[1] != self.params.seq_length {
+            return Err(Error::Input(format!(
+                "input has length {}, the model expects {} (model.seq_length)",
+                dims[1], self.params.seq_length
+            )));
+        }
+        Ok(())
+    }
+
+    fn run_trunk(
+        &self,
+        x: &Tensor,
+        reprs: &mut Reprs,
+        mut timings: Option<&mut Vec<(String, f64)>>,
+    ) -> Result<Tensor> {
+        self.check_input(x)?;
+        let mut x = x.clone();
+        for (label, block) in &self.trunk {
+            let start = Instant::now();
+            x = block.forward(&x, reprs)?;
+            reprs.push(&x);
+            if let Some(t) = timings.as_deref_mut() {
+                t.push((label.clone(), start.elapsed().as_secs_f64()));
+            }
+        }
+        let start = Instant::now();
+        let x = self.trunk_activation.forward(&x)?;
+        if let Some(t) = timings {
+            t.push(("trunk activation".into(), start.elapsed().as_secs_f64()));
+        }
+        Ok(x)
+    }
+
+    /// The trunk output (after the final activation): `[batch, bins, channels]`.
+    pub fn trunk_forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut reprs = Reprs::new(&self.keep);
+        self.run_trunk(x, &mut reprs, None)
+    }
+
+    /// Predictions of the first head: `[batch, bins, tracks]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_head(x, 0)
+    }
+
+    pub fn forward_head(&self, x: &Tensor, head: usize) -> Result<Tensor> {
+        self.forward_inner(x, head, None)
+    }
+
+    /// Like `forward`, recording seconds spent in each block (CPU ops are synchronous,
+    /// so wall time per block is exact there).
+    pub fn forward_profiled(&self, x: &Tensor, timings: &mut Vec<(String, f64)>) -> Result<Tensor> {
+        self.forward_inner(x, 0, Some(timings))
+    }
+
+    fn forward_inner(
+        &self,
+        x: &Tensor,
+        head: usize,
+        mut timings: Option<&mut Vec<(String, f64)>>,
+    ) -> Result<Tensor> {
+        let head = self
+            .heads
+            .get(head)
+            .ok_or_else(|| Error::Input(format!("the model has no head {head}")))?;
+        let mut reprs = Reprs::new(&self.keep);
+        let mut x = self.run_trunk(x, &mut reprs, timings.as_deref_mut())?;
+        for (label, block) in &head.blocks {
+            let start = Instant::now();
+            x = block.forward(&x, &mut reprs)?;
+            if let Some(t) = timings.as_deref_mut() {
+                t.push((label.clone(), start.elapsed().as_secs_f64()));
+            }
+        }
+        Ok(x)
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}

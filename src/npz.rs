@@ -1,0 +1,98 @@
+//! NumPy `.npz` archives of float arrays (the parity fixtures' `io.npz`).
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// A float array with its shape, C order.
+#[derive(Debug, Clone)]
+pub struct Array {
+    pub shape: Vec<usize>,
+    pub data: Vec<f32>,
+}
+
+pub fn read_npz(path: &Path) -> Result<HashMap<String, Array>> {
+    let shown = path.display().to_string();
+    let fail = |msg: String| Error::Input(format!("{shown}: {msg}"));
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| fail(format!("not an .npz archive ({e})")))?;
+    let mut out = HashMap::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|e| fail(format!("entry {i}: {e}")))?;
+        let name = entry.name().trim_end_matches(".npy").to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).map_err(|e| fail(format!("{name}: {e}")))?;
+        let array = parse_npy(&bytes).map_err(|msg| fail(format!("{name}: {msg}")))?;
+        out.insert(name, array);
+    }
+    Ok(out)
+}
+
+/// Parses one `.npy` payload of little-endian f32 or f64 in C order.
+pub fn parse_npy(bytes: &[u8]) -> std::result::Result<Array, String> {
+    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+        return Err("not a .npy array".into());
+    }
+    let (header_len, start) = match bytes[6] {
+        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        2 | 3 if bytes.len() >= 12 => {
+            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+        }
+        v => return Err(format!("unsupported .npy version {v}")),
+    };
+    let header = bytes
+        .get(start..start + header_len)
+        .ok_or("truncated .npy header")?;
+    let header = std::str::from_utf8(header).map_err(|_| "non-text .npy header")?;
+    let descr = dict_value(header, "descr").ok_or("no descr in .npy header")?;
+    let fortran = dict_value(header, "fortran_order").ok_or("no fortran_order in .npy header")?;
+    if fortran.trim() != "False" {
+        return Err("Fortran-ordered arrays are not supported".into());
+    }
+    let shape_text = dict_value(header, "shape").ok_or("no shape in .npy header")?;
+    let shape: Vec<usize> = shape_text
+        .trim_matches(|c| c == '(' || c == ')' || c == ' ')
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape {shape_text}")))
+        .collect::<std::result::Result<_, _>>()?;
+    let count: usize = shape.iter().product();
+    let body = &bytes[start + header_len..];
+    let descr = descr.trim().trim_matches('\'');
+    let data: Vec<f32> = match descr {
+        "<f4" => {
+            if body.len() < count * 4 {
+                return Err("truncated array data".into());
+            }
+            body.chunks_exact(4).take(count).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+        }
+        "<f8" => {
+            if body.len() < count * 8 {
+                return Err("truncated array data".into());
+            }
+            body.chunks_exact(8)
+                .take(count)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
+                .collect()
+        }
+        other => return Err(format!("unsupported dtype {other} (need <f4 or <f8)")),
+    };
+    Ok(Array { shape, data })
+}
+
+/// The raw text of `'key': value` in a .npy header dict (value up to the next key).
+fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
+    let pat = format!("'{key}':");
+    let start = header.find(&pat)? + pat.len();
+    let rest = &header[start..];
+    let rest = rest.trim_start();
+    let end = if rest.starts_with('(') {
+        rest.find(')')? + 1
+    } else {
+        rest.find(',').unwrap_or(rest.len())
+    };
+    Some(&rest[..end])
+}
