@@ -99,7 +99,7 @@ impl ConvNac {
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.act.forward(&self.norm.forward(x)?)?;
+        let y = self.norm.forward_act(x, self.act)?;
         let mut y = self.conv.forward(&y)?;
         if self.residual {
             y = (x + y)?;
@@ -175,7 +175,7 @@ impl Block for ConvDna {
                 y = (y + r)?;
             }
             None => {
-                y = self.act.forward(&self.norm.forward(&y)?)?;
+                y = self.norm.forward_act(&y, self.act)?;
             }
         }
         max_pool_same(&y, self.pool)

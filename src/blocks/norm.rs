@@ -32,10 +32,15 @@ impl Norm {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_act(x, Activation::Linear)
+    }
+
+    /// Normalisation then `act` (fused for batch norm).
+    pub fn forward_act(&self, x: &Tensor, act: Activation) -> Result<Tensor> {
         match self {
-            Norm::None => Ok(x.clone()),
-            Norm::Batch(n) => n.forward(x),
-            Norm::Layer(n) => n.forward(x),
+            Norm::None => act.forward(x),
+            Norm::Batch(n) => n.forward_act(x, act),
+            Norm::Layer(n) => act.forward(&n.forward(x)?),
         }
     }
 }

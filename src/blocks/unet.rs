@@ -29,8 +29,8 @@ struct UnetConv {
 impl Block for UnetConv {
     fn forward(&self, x: &Tensor, reprs: &mut Reprs) -> Result<Tensor> {
         let skip = reprs.get(self.repr)?;
-        let mut up = self.act.forward(&self.norm_up.forward(x)?)?;
-        let skip = self.act.forward(&self.norm_skip.forward(skip)?)?;
+        let mut up = self.norm_up.forward_act(x, self.act)?;
+        let skip = self.norm_skip.forward_act(skip, self.act)?;
         if let Some(proj) = &self.up_proj {
             up = proj.forward(&up)?;
         }

@@ -31,6 +31,20 @@ impl Activation {
         })
     }
 
+    /// The activation as a function of one value (all but softmax).
+    pub fn scalar(self) -> Option<fn(f32) -> f32> {
+        Some(match self {
+            Activation::Linear => |x| x,
+            Activation::Relu => |x: f32| x.max(0.0),
+            Activation::Gelu => crate::layers::cpu::gelu_tanh,
+            Activation::Sigmoid => |x: f32| 1.0 / (1.0 + (-x).exp()),
+            Activation::Tanh => f32::tanh,
+            Activation::Exp => f32::exp,
+            Activation::Softplus => |x: f32| x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            Activation::Softmax => return None,
+        })
+    }
+
     pub fn forward(self, x: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Activation::Linear => x.clone(),

@@ -3,6 +3,7 @@ use candle_nn::Init;
 
 use crate::builder::{Builder, KerasClass};
 use crate::error::Result;
+use crate::layers::cpu;
 use crate::layers::dense::{kaiming, linear};
 
 /// Keras `Conv1D`, stride 1, `padding="same"`; kernel `[width, in, out]`.
@@ -38,6 +39,20 @@ impl Conv1D {
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (width, in_dim, out_dim) = self.kernel.dims3()?;
+        let mut parts = vec![x, &self.kernel];
+        parts.extend(self.bias.as_ref());
+        if cpu::usable(&parts) {
+            let (batch, len, _) = x.dims3()?;
+            let out = cpu::with_slice(x, |xs| {
+                cpu::with_slice(&self.kernel, |ks| match &self.bias {
+                    Some(b) => cpu::with_slice(b, |bs| {
+                        cpu::conv1d_same(xs, batch, len, in_dim, ks, width, out_dim, Some(bs), self.dilation)
+                    }),
+                    None => Ok(cpu::conv1d_same(xs, batch, len, in_dim, ks, width, out_dim, None, self.dilation)),
+                })
+            })???;
+            return Ok(Tensor::from_vec(out, (batch, len, out_dim), x.device())?);
+        }
         let cols = im2col_same(x, width, self.dilation)?;
         let kernel = self.kernel.reshape((width * in_dim, out_dim))?;
         linear(&cols, &kernel, self.bias.as_ref())

@@ -4,6 +4,7 @@
 pub mod activation;
 pub mod attention;
 pub mod conv;
+pub mod cpu;
 pub mod dense;
 pub mod norm;
 pub mod reshape;

@@ -3,6 +3,7 @@ use candle_nn::Init;
 
 use crate::builder::{Builder, KerasClass};
 use crate::error::Result;
+use crate::layers::{cpu, Activation};
 
 /// Keras `BatchNormalization` at inference: moving statistics, epsilon 1e-3.
 #[derive(Debug, Clone)]
@@ -35,10 +36,22 @@ impl BatchNorm {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_act(x, Activation::Linear)
+    }
+
+    /// Normalisation followed by `act`, fused into one pass on the CPU.
+    pub fn forward_act(&self, x: &Tensor, act: Activation) -> Result<Tensor> {
         // Fold the statistics into one scale and shift per channel.
         let scale = (&self.gamma / (&self.moving_variance + self.eps)?.sqrt()?)?;
         let shift = (&self.beta - (&self.moving_mean * &scale)?)?;
-        Ok(x.broadcast_mul(&scale)?.broadcast_add(&shift)?)
+        if let (true, Some(f)) = (cpu::usable(&[x, &scale, &shift]), act.scalar()) {
+            let ch = scale.dim(0)?;
+            let scale: Vec<f32> = scale.to_vec1()?;
+            let shift: Vec<f32> = shift.to_vec1()?;
+            let out = cpu::with_slice(x, |xs| cpu::scale_shift_map(xs, ch, &scale, &shift, f))?;
+            return Ok(Tensor::from_vec(out, x.shape(), x.device())?);
+        }
+        act.forward(&x.broadcast_mul(&scale)?.broadcast_add(&shift)?)
     }
 }
 
