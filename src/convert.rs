@@ -20,23 +20,18 @@ const WEIGHTLESS: &[&str] = &[
     "Cropping1D", "Softplus", "Flatten", "Reshape",
 ];
 
-/// Keras' default layer name for a class: `MultiheadAttention` -> `multihead_attention`.
+/// Keras' default layer name for a class (its `to_snake_case`):
+/// `MultiheadAttention` -> `multihead_attention`, `Conv1D` -> `conv1d`.
 fn snake_case(class: &str) -> String {
-    let mut out = String::new();
-    let chars: Vec<char> = class.chars().collect();
-    for (i, c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let prev_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
-            let next_lower = chars.get(i + 1).map(|n| n.is_lowercase()).unwrap_or(false);
-            if i > 0 && (prev_lower || (next_lower && chars[i - 1].is_uppercase())) {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(*c);
-        }
-    }
-    out
+    static WORD: std::sync::OnceLock<(regex::Regex, regex::Regex)> = std::sync::OnceLock::new();
+    let (words, humps) = WORD.get_or_init(|| {
+        (
+            regex::Regex::new("(.)([A-Z][a-z0-9]+)").expect("valid regex"),
+            regex::Regex::new("([a-z])([A-Z])").expect("valid regex"),
+        )
+    });
+    let first = words.replace_all(class, "${1}_${2}");
+    humps.replace_all(&first, "${1}_${2}").to_lowercase()
 }
 
 /// The creation counter Keras appended to a default name (`conv1d_7` -> 7, `conv1d` -> 0).

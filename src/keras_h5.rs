@@ -47,6 +47,15 @@ impl KerasModel {
         }
         let file = hdf5_reader::Hdf5File::open(path)
             .map_err(|e| fail(format!("not a readable HDF5 file ({e})")))?;
+        // Like libhdf5, refuse a file shorter than the end address its superblock records.
+        let size = std::fs::metadata(path).map_err(|e| Error::io(path, e))?.len();
+        let sb = file.superblock();
+        let stored_eof = sb.base_address.saturating_add(sb.eof_address);
+        if size < stored_eof {
+            return Err(fail(format!(
+                "truncated HDF5 file: {size} bytes, the superblock records {stored_eof}"
+            )));
+        }
         let root = file.root_group().map_err(|e| fail(format!("cannot read the root group ({e})")))?;
         let config_text = root
             .attribute("model_config")
