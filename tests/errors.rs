@@ -136,3 +136,20 @@ fn missing_files_are_named() {
     let out = convert_cmd(&[&s(&data("small_lm/model.h5")), "-p", &s(&data("small_lm/params.json")), "-o", "/nonexistent/dir/x.st"]);
     assert_one_line_error(&out, &["/nonexistent/dir/x.st", "does not exist"]);
 }
+
+#[test]
+fn weights_missing_or_extra_tensors_are_named() {
+    let params = Params::from_file(data("small_lm/params.json")).unwrap();
+    let keras = shorkie::keras_h5::KerasModel::open(data("small_lm/model.h5")).unwrap();
+    let conv = shorkie::convert::convert(&keras, &params).unwrap();
+
+    let mut missing = conv.tensors.clone();
+    missing.remove("trunk.1.0.conv0.conv.kernel").unwrap();
+    let err = SeqNN::from_tensors(&params, 8, missing, &Device::Cpu, "w.st").err().unwrap().to_string();
+    assert!(err.contains("trunk.1.0.conv0.conv.kernel"), "{err}");
+
+    let mut extra = conv.tensors.clone();
+    extra.insert("trunk.9.stray".into(), Tensor::zeros(3, candle_core::DType::F32, &Device::Cpu).unwrap());
+    let err = SeqNN::from_tensors(&params, 8, extra, &Device::Cpu, "w.st").err().unwrap().to_string();
+    assert!(err.contains("\"trunk.9.stray\" is not part of the architecture"), "{err}");
+}
