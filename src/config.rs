@@ -248,10 +248,6 @@ impl ModelParams {
             };
             heads.push((key, blocks));
         }
-        // Keys baskerville reads for training only; accepted so published files load.
-        for key in ["kernel_initializer_seed"] {
-            m.remove(key);
-        }
         if let Some(key) = m.keys().next() {
             return Err(Error::config(source, format!("model: unknown key \"{key}\"")));
         }

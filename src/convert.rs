@@ -79,12 +79,11 @@ pub fn convert(keras: &KerasModel, params: &Params) -> Result<Converted> {
     }
 
     // The H5's weight-carrying layers, per class, in creation order.
-    let mut found: BTreeMap<KerasClass, Vec<(Option<u64>, usize, &str)>> = BTreeMap::new();
-    for (pos, layer) in keras.layers.iter().enumerate() {
+    let mut found: BTreeMap<KerasClass, Vec<(Option<u64>, &str)>> = BTreeMap::new();
+    for layer in &keras.layers {
         match KerasClass::from_class_name(&layer.class_name) {
             Some(class) => found.entry(class).or_default().push((
                 creation_index(&layer.name, &layer.class_name),
-                pos,
                 layer.name.as_str(),
             )),
             None if WEIGHTLESS.contains(&layer.class_name.as_str()) => {}
@@ -97,8 +96,8 @@ pub fn convert(keras: &KerasModel, params: &Params) -> Result<Converted> {
         }
     }
     for layers in found.values_mut() {
-        if layers.iter().all(|(idx, _, _)| idx.is_some()) {
-            layers.sort_by_key(|(idx, _, _)| idx.expect("checked"));
+        if layers.iter().all(|(idx, _)| idx.is_some()) {
+            layers.sort_by_key(|(idx, _)| idx.expect("checked"));
         }
     }
 
@@ -120,7 +119,7 @@ pub fn convert(keras: &KerasModel, params: &Params) -> Result<Converted> {
     for class in &classes {
         let slots = &wanted[class];
         let layers = &found[class];
-        for (slot, (_, _, layer_name)) in slots.iter().zip(layers.iter()) {
+        for (slot, (_, layer_name)) in slots.iter().zip(layers.iter()) {
             let mut stored: HashMap<String, crate::keras_h5::KerasWeight> = keras
                 .weights(layer_name)?
                 .into_iter()
