@@ -16,3 +16,27 @@ pub fn run_main(prog: &str, body: impl FnOnce() -> crate::Result<()>) -> ! {
         }
     }
 }
+
+/// Unix convention: a closed stdout ends the program quietly (Rust ignores SIGPIPE by
+/// default; htslib writes would otherwise report an error).
+pub fn default_sigpipe() {
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// Sets the compute threads for candle and rayon; call before any model work.
+pub fn set_threads(n: Option<usize>) {
+    if let Some(n) = n.filter(|n| *n > 0) {
+        // candle reads the same variable as rayon for its GEMM threads.
+        std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+}
+
+/// Whether stderr is a terminal (progress bars only then).
+pub fn stderr_is_tty() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}

@@ -12,12 +12,14 @@ pub mod convert;
 pub mod device;
 pub mod ensemble;
 pub mod error;
+pub mod fasta;
 pub mod io;
 pub mod keras_h5;
 pub mod layers;
 pub mod model;
 pub mod npz;
 pub mod parity;
+pub mod score;
 pub mod targets;
 
 pub use config::Params;

@@ -21,6 +21,9 @@ pub struct Head {
     pub key: String,
     blocks: Vec<(String, Box<dyn Block>)>,
     pub shape: Shape,
+    /// Base pairs per output bin, and base pairs of input before the first output bin.
+    pub bin_bp: usize,
+    pub crop_bp: usize,
 }
 
 pub struct SeqNN {
@@ -66,7 +69,14 @@ impl SeqNN {
                 blocks.push((format!("{key}[{j}] {}", spec.name), block));
             }
             ctx.wanted.extend(head_ctx.wanted.iter().copied());
-            heads.push(Head { key: key.clone(), blocks, shape: head_ctx.shape });
+            let bin_bp = (model.seq_length - 2 * head_ctx.crop_left_bp) / head_ctx.shape.len.max(1);
+            heads.push(Head {
+                key: key.clone(),
+                blocks,
+                shape: head_ctx.shape,
+                bin_bp,
+                crop_bp: head_ctx.crop_left_bp,
+            });
         }
         if heads.is_empty() {
             return Err(Error::config(source, "model has no head (a \"head\" key)"));

@@ -12,6 +12,9 @@ pub struct Target {
     pub group: Option<String>,
     /// The track holding the opposite strand (itself for unstranded tracks).
     pub strand_pair: usize,
+    /// baskerville's target transforms, undone before scoring.
+    pub sum_stat: String,
+    pub clip_soft: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +40,8 @@ impl Targets {
         let desc_col = find("description");
         let group_col = find("group");
         let pair_col = find("strand_pair");
+        let sum_stat_col = find("sum_stat");
+        let clip_soft_col = find("clip_soft");
         let mut rows = Vec::new();
         for (lineno, line) in lines {
             let fields: Vec<&str> = line.split('\t').collect();
@@ -54,8 +59,14 @@ impl Targets {
                 Some(c) => at(c).trim().parse().map_err(|_| bad(format!("bad strand_pair \"{}\"", at(c))))?,
                 None => row,
             };
+            let clip_soft = match clip_soft_col.map(at).map(str::trim) {
+                None | Some("") | Some("nan") | Some("NaN") => None,
+                Some(v) => Some(v.parse::<f64>().map_err(|_| bad(format!("bad clip_soft \"{v}\"")))?),
+            };
             rows.push(Target {
                 index,
+                sum_stat: sum_stat_col.map(|c| at(c).trim().to_string()).unwrap_or_else(|| "sum".into()),
+                clip_soft,
                 identifier: at(id_col).to_string(),
                 description: desc_col.map(|c| at(c).to_string()).unwrap_or_default(),
                 group: group_col.map(|c| at(c).to_string()),
@@ -72,6 +83,22 @@ impl Targets {
             }
         }
         Ok(Targets { rows })
+    }
+
+    /// Undoes the soft clip and square-root transforms of track `t` on one prediction
+    /// (baskerville's `untransform_preds`, without unscaling).
+    pub fn untransform(&self, t: usize, x: f32) -> f32 {
+        let row = &self.rows[t];
+        let mut x = x as f64;
+        if let Some(cs) = row.clip_soft {
+            if x > cs {
+                x = cs - 1.0 + (x - cs + 1.0).powi(2);
+            }
+        }
+        if row.sum_stat.contains("_sqrt") {
+            x = -1.0 + (x + 1.0).powi(2);
+        }
+        x as f32
     }
 
     pub fn strand_pairs(&self) -> Vec<usize> {

@@ -33,11 +33,14 @@ pub struct BuildCtx {
     pub reprs: Vec<Shape>,
     /// Indexes into `reprs` that some block reads at run time.
     pub wanted: Vec<usize>,
+    /// Input length, and base pairs cropped from the left of the output so far.
+    pub seq_len: usize,
+    pub crop_left_bp: usize,
 }
 
 impl BuildCtx {
     pub fn new(shape: Shape) -> Self {
-        BuildCtx { shape, reprs: Vec::new(), wanted: Vec::new() }
+        BuildCtx { shape, reprs: Vec::new(), wanted: Vec::new(), seq_len: shape.len, crop_left_bp: 0 }
     }
 
     pub fn push_repr(&mut self) -> usize {

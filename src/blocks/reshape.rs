@@ -40,6 +40,7 @@ pub fn cropping1d(_b: &Builder, args: &Args, ctx: &mut BuildCtx) -> Result<Box<d
             ctx.shape.len
         )));
     }
+    ctx.crop_left_bp += left * (ctx.seq_len / ctx.shape.len);
     ctx.shape.len -= left + right;
     Ok(Box::new(Cropping1D { left, right }))
 }

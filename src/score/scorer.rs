@@ -1,0 +1,524 @@
+//! The scoring core, free of threads: the planner turns variants into reference windows
+//! (clustering neighbours so they share one reference pass), and the predictor runs the
+//! ensemble on those windows and computes the statistics.
+
+use std::collections::BTreeSet;
+
+use candle_core::{Device, Tensor};
+
+use super::allele::{apply, classify, AltEdit, SkipReason};
+use super::encode::{base_index, InputLayout};
+use super::stats::{compute, Preds, Stat};
+use super::tracks::Column;
+use crate::ensemble::{reverse_complement, unreverse_output};
+use crate::error::{Error, Result};
+use crate::fasta::{ContigResolver, Fasta};
+use crate::model::SeqNN;
+use crate::targets::Targets;
+
+/// One VCF record as the scorer sees it.
+#[derive(Debug, Clone)]
+pub struct VariantIn {
+    /// Position in the input stream (0-based), for restoring order.
+    pub idx: u64,
+    pub chrom: String,
+    /// 0-based position of the first REF base.
+    pub pos0: i64,
+    pub reference: String,
+    pub alts: Vec<String>,
+}
+
+/// What to write for one record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    pub idx: u64,
+    /// `ALT|GENE|value|value…` entries.
+    pub entries: Vec<String>,
+    /// (ALT, reason) for every ALT passed through unscored.
+    pub skips: Vec<(String, SkipReason)>,
+    /// Leave the record out of the output (`--on-ref-mismatch skip`).
+    pub drop: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnRefMismatch {
+    Flag,
+    Skip,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    pub seq_len: usize,
+    /// Records within this many bp of a cluster's first record share its window (0: none).
+    pub cluster_bp: i64,
+    /// Pad windows that run off a contig with N (baskerville) instead of skipping.
+    pub pad_ends: bool,
+    /// Largest fraction of N in a window that is still scored.
+    pub max_n_frac: f64,
+    pub on_ref_mismatch: OnRefMismatch,
+    /// Zero-shot language-model scoring: SNVs only.
+    pub lm: bool,
+}
+
+/// A record placed in a window.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub variant: VariantIn,
+    /// Index of the first REF base in the window.
+    pub offset: usize,
+    pub alts: Vec<std::result::Result<AltEdit, SkipReason>>,
+}
+
+/// A reference window and the records scored in it.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub contig: String,
+    pub start: i64,
+    pub window: Vec<u8>,
+    pub members: Vec<Member>,
+}
+
+struct Pending {
+    contig: String,
+    first_pos0: i64,
+    members: Vec<(VariantIn, Vec<std::result::Result<AltEdit, SkipReason>>)>,
+}
+
+/// Turns the variant stream into clusters; records that cannot be scored come back at once.
+pub struct Planner {
+    fasta: Fasta,
+    resolver: ContigResolver,
+    opts: PlanOptions,
+    pending: Option<Pending>,
+    /// Records planned so far (for reporting positions in errors).
+    pub source: String,
+}
+
+fn skip_all(v: &VariantIn, reason: SkipReason) -> Outcome {
+    Outcome {
+        idx: v.idx,
+        entries: Vec::new(),
+        skips: v.alts.iter().map(|a| (a.clone(), reason)).collect(),
+        drop: false,
+    }
+}
+
+impl Planner {
+    pub fn new(fasta: Fasta, resolver: ContigResolver, opts: PlanOptions, source: String) -> Self {
+        Planner { fasta, resolver, opts, pending: None, source }
+    }
+
+    fn window_start(&self, lo: i64, hi: i64) -> i64 {
+        // baskerville: the window is centred on the (1-based) midpoint of its records.
+        let mid = (lo + 1 + hi + 1) / 2;
+        mid - (self.opts.seq_len / 2) as i64
+    }
+
+    fn fits(&self, contig_len: i64, start: i64) -> bool {
+        self.opts.pad_ends || (start >= 0 && start + self.opts.seq_len as i64 <= contig_len)
+    }
+
+    /// Takes one record; returns outcomes decided now and clusters ready to predict.
+    pub fn add(&mut self, v: VariantIn) -> Result<(Vec<Outcome>, Vec<Cluster>)> {
+        let mut outcomes = Vec::new();
+        let mut ready = Vec::new();
+        let Some(contig) = self.resolver.resolve(&v.chrom, &self.fasta) else {
+            outcomes.push(skip_all(&v, SkipReason::ContigNotInFasta));
+            return Ok((outcomes, ready));
+        };
+        let contig_len = self.fasta.length(&contig).unwrap_or(0) as i64;
+        let ref_len = v.reference.len() as i64;
+        let fasta_ref = self.fasta.fetch_padded(&contig, v.pos0, v.pos0 + ref_len)?;
+        if v.pos0 < 0 || v.pos0 + ref_len > contig_len || !fasta_ref.eq_ignore_ascii_case(v.reference.as_bytes()) {
+            match self.opts.on_ref_mismatch {
+                OnRefMismatch::Error => {
+                    return Err(Error::Input(format!(
+                        "{}: record {} ({}:{}): REF {} does not match the FASTA ({})",
+                        self.source,
+                        v.idx + 1,
+                        v.chrom,
+                        v.pos0 + 1,
+                        v.reference,
+                        String::from_utf8_lossy(&fasta_ref)
+                    )))
+                }
+                OnRefMismatch::Skip => {
+                    let mut o = skip_all(&v, SkipReason::RefMismatch);
+                    o.drop = true;
+                    outcomes.push(o);
+                }
+                OnRefMismatch::Flag => outcomes.push(skip_all(&v, SkipReason::RefMismatch)),
+            }
+            return Ok((outcomes, ready));
+        }
+        if fasta_ref.contains(&b'N') {
+            outcomes.push(skip_all(&v, SkipReason::RefHasN));
+            return Ok((outcomes, ready));
+        }
+        if !self.fits(contig_len, self.window_start(v.pos0, v.pos0)) {
+            outcomes.push(skip_all(&v, SkipReason::NearContigEnd));
+            return Ok((outcomes, ready));
+        }
+        let alts: Vec<_> = v
+            .alts
+            .iter()
+            .map(|a| {
+                let edit = classify(v.reference.as_bytes(), a.as_bytes(), self.opts.seq_len)?;
+                if self.opts.lm && (edit.indel != 0 || v.reference.len() != 1) {
+                    return Err(SkipReason::LmNeedsSnv);
+                }
+                Ok(edit)
+            })
+            .collect();
+        if alts.iter().all(|a| a.is_err()) {
+            outcomes.push(Outcome {
+                idx: v.idx,
+                entries: Vec::new(),
+                skips: v.alts.iter().zip(&alts).map(|(a, r)| (a.clone(), *r.as_ref().unwrap_err())).collect(),
+                drop: false,
+            });
+            return Ok((outcomes, ready));
+        }
+        // Join the open cluster if the window still holds every record and fits the contig.
+        let joins = match &self.pending {
+            Some(p) if self.opts.cluster_bp > 0 && p.contig == contig && v.pos0 >= p.first_pos0 && v.pos0 < p.first_pos0 + self.opts.cluster_bp => {
+                let start = self.window_start(p.first_pos0, v.pos0);
+                self.fits(contig_len, start)
+            }
+            _ => false,
+        };
+        if !joins {
+            if let Some(p) = self.pending.take() {
+                let (o, c) = self.flush(p)?;
+                outcomes.extend(o);
+                ready.extend(c);
+            }
+            self.pending = Some(Pending { contig, first_pos0: v.pos0, members: Vec::new() });
+        }
+        self.pending.as_mut().expect("set above").members.push((v, alts));
+        Ok((outcomes, ready))
+    }
+
+    /// Closes the open cluster at the end of the input.
+    pub fn finish(&mut self) -> Result<(Vec<Outcome>, Vec<Cluster>)> {
+        match self.pending.take() {
+            Some(p) => self.flush(p),
+            None => Ok((Vec::new(), Vec::new())),
+        }
+    }
+
+    fn flush(&mut self, p: Pending) -> Result<(Vec<Outcome>, Vec<Cluster>)> {
+        let lo = p.members.iter().map(|(v, _)| v.pos0).min().expect("non-empty");
+        let hi = p.members.iter().map(|(v, _)| v.pos0).max().expect("non-empty");
+        let start = self.window_start(lo, hi);
+        let window = self.fasta.fetch_padded(&p.contig, start, start + self.opts.seq_len as i64)?;
+        let n_frac = window.iter().filter(|b| **b == b'N').count() as f64 / window.len() as f64;
+        if n_frac > self.opts.max_n_frac {
+            let outcomes = p.members.iter().map(|(v, _)| skip_all(v, SkipReason::TooManyN)).collect();
+            return Ok((outcomes, Vec::new()));
+        }
+        let members = p
+            .members
+            .into_iter()
+            .map(|(variant, alts)| Member { offset: (variant.pos0 - start) as usize, variant, alts })
+            .collect();
+        Ok((Vec::new(), vec![Cluster { contig: p.contig, start, window, members }]))
+    }
+}
+
+/// How predictions are turned into scores.
+pub struct ScoreSpec {
+    pub stats: Vec<Stat>,
+    pub columns: Vec<Column>,
+    pub shifts: Vec<i64>,
+    pub rc: bool,
+    pub strand_pair: Option<Vec<usize>>,
+    pub lm: bool,
+    /// Undo the sheet's output transforms (soft clip, sqrt) before scoring.
+    pub targets: Option<Targets>,
+}
+
+/// Runs the fold ensemble on clusters and scores every ALT.
+pub struct Predictor {
+    pub models: Vec<SeqNN>,
+    pub layout: InputLayout,
+    pub spec: ScoreSpec,
+    pub device: Device,
+    pub batch_size: usize,
+    /// Tracks predicted (union of the columns), in output order.
+    selected: Vec<usize>,
+    bins: usize,
+    bin_bp: usize,
+    crop_bp: usize,
+    seq_len: usize,
+}
+
+/// One sequence to predict: a window, shifted, possibly with a masked site.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Request {
+    cluster: usize,
+    /// None: reference; Some((member, alt)).
+    allele: Option<(usize, usize)>,
+    shift: i64,
+    mask: Option<usize>,
+}
+
+/// Shifts rows of a `[len x ch]` encoding, zero-filling (baskerville's `shift_sequence`).
+fn shift_rows(x: &mut [f32], ch: usize, shift: i64) {
+    let len = x.len() / ch;
+    let s = shift.unsigned_abs() as usize;
+    if shift == 0 || s >= len {
+        return;
+    }
+    if shift > 0 {
+        x.copy_within(0..(len - s) * ch, s * ch);
+        x[..s * ch].fill(0.0);
+    } else {
+        x.copy_within(s * ch..len * ch, 0);
+        x[(len - s) * ch..].fill(0.0);
+    }
+}
+
+/// Joins two prediction sets at `bin`: `left[..bin]` then `right[bin..]`.
+fn stitch(left: &[f32], right: &[f32], bin: usize, tracks: usize) -> Vec<f32> {
+    let cut = (bin * tracks).min(left.len());
+    let mut out = left[..cut].to_vec();
+    out.extend_from_slice(&right[cut..]);
+    out
+}
+
+pub fn format_value(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else {
+        format!("{v:.5e}")
+    }
+}
+
+impl Predictor {
+    pub fn new(models: Vec<SeqNN>, layout: InputLayout, spec: ScoreSpec, device: Device, batch_size: usize) -> Result<Self> {
+        let first = models.first().ok_or_else(|| Error::Input("no model given".into()))?;
+        let head = &first.heads()[0];
+        for m in &models[1..] {
+            let h = &m.heads()[0];
+            if (h.shape, h.bin_bp, h.crop_bp) != (head.shape, head.bin_bp, head.crop_bp) || m.in_channels != first.in_channels {
+                return Err(Error::Input("all --model files must share one architecture".into()));
+            }
+        }
+        let mut selected: Vec<usize> = spec.columns.iter().flat_map(|c| c.tracks.iter().copied()).collect::<BTreeSet<_>>().into_iter().collect();
+        if spec.lm {
+            selected = (0..head.shape.ch).collect();
+        }
+        if let Some(&t) = selected.iter().find(|&&t| t >= head.shape.ch) {
+            return Err(Error::Input(format!("track {t} is beyond the model's {} output tracks", head.shape.ch)));
+        }
+        Ok(Predictor {
+            bins: head.shape.len,
+            bin_bp: head.bin_bp,
+            crop_bp: head.crop_bp,
+            seq_len: first.params.seq_length,
+            models,
+            layout,
+            spec,
+            device,
+            batch_size: batch_size.max(1),
+            selected,
+        })
+    }
+
+    /// Output column labels, in value order (stat-major).
+    pub fn value_names(&self) -> Vec<String> {
+        if self.spec.lm {
+            return vec!["LLR".into()];
+        }
+        let mut out = Vec::new();
+        for s in &self.spec.stats {
+            for c in &self.spec.columns {
+                out.push(format!("{s}:{}", c.label));
+            }
+        }
+        out
+    }
+
+    fn requests(&self, ci: usize, cluster: &Cluster) -> Vec<Request> {
+        let mut reqs = BTreeSet::new();
+        for &s in &self.spec.shifts {
+            if self.spec.lm {
+                for m in &cluster.members {
+                    reqs.insert(Request { cluster: ci, allele: None, shift: s, mask: Some(m.offset) });
+                }
+                continue;
+            }
+            reqs.insert(Request { cluster: ci, allele: None, shift: s, mask: None });
+            for (mi, m) in cluster.members.iter().enumerate() {
+                for (ai, a) in m.alts.iter().enumerate() {
+                    let Ok(edit) = a else { continue };
+                    reqs.insert(Request { cluster: ci, allele: Some((mi, ai)), shift: s, mask: None });
+                    if edit.indel < 0 {
+                        reqs.insert(Request { cluster: ci, allele: None, shift: s + edit.indel, mask: None });
+                    } else if edit.indel > 0 {
+                        reqs.insert(Request { cluster: ci, allele: Some((mi, ai)), shift: s - edit.indel, mask: None });
+                    }
+                }
+            }
+        }
+        reqs.into_iter().collect()
+    }
+
+    fn encode(&self, clusters: &[Cluster], r: &Request, out: &mut Vec<f32>) {
+        let c = &clusters[r.cluster];
+        let start = out.len();
+        match r.allele {
+            None => self.layout.encode_into(&c.window, r.mask, out),
+            Some((mi, ai)) => {
+                let m = &c.members[mi];
+                let edit = m.alts[ai].as_ref().expect("requests only scorable alts");
+                let seq = apply(&c.window, m.offset, m.variant.reference.len(), edit);
+                self.layout.encode_into(&seq, None, out);
+            }
+        }
+        shift_rows(&mut out[start..], self.layout.channels, r.shift);
+    }
+
+    /// Predictions for each request and fold: `bins x selected` (or 4 site probabilities for LM).
+    fn predict(&self, clusters: &[Cluster], reqs: &[Request]) -> Result<Vec<Vec<Vec<f32>>>> {
+        let ch = self.layout.channels;
+        let mut out: Vec<Vec<Vec<f32>>> = vec![Vec::new(); reqs.len()];
+        let sel = Tensor::from_vec(self.selected.iter().map(|&t| t as u32).collect::<Vec<_>>(), self.selected.len(), &self.device)?;
+        let lm_pairs: Vec<usize> = vec![3, 2, 1, 0];
+        for chunk_start in (0..reqs.len()).step_by(self.batch_size) {
+            let chunk = &reqs[chunk_start..(chunk_start + self.batch_size).min(reqs.len())];
+            let mut buf = Vec::with_capacity(chunk.len() * self.seq_len * ch);
+            for r in chunk {
+                self.encode(clusters, r, &mut buf);
+            }
+            let x = Tensor::from_vec(buf, (chunk.len(), self.seq_len, ch), &self.device)?;
+            let x_rc = if self.spec.rc { Some(reverse_complement(&x)?) } else { None };
+            for model in &self.models {
+                let mut y = model.forward(&x)?;
+                if let Some(xr) = &x_rc {
+                    let pairs = if self.spec.lm { Some(lm_pairs.as_slice()) } else { self.spec.strand_pair.as_deref() };
+                    let yr = unreverse_output(&model.forward(xr)?, pairs)?;
+                    y = ((y + yr)? / 2.0)?;
+                }
+                let y = y.index_select(&sel, 2)?.to_vec3::<f32>()?;
+                for (k, (r, rows)) in chunk.iter().zip(y).enumerate() {
+                    let values: Vec<f32> = match r.mask {
+                        Some(site) => {
+                            let pos = (site as i64 + r.shift).clamp(0, self.seq_len as i64 - 1) as usize;
+                            rows[pos].clone()
+                        }
+                        None => rows.into_iter().flatten().collect(),
+                    };
+                    out[chunk_start + k].push(values);
+                }
+            }
+        }
+        if let (Some(targets), false) = (&self.spec.targets, self.spec.lm) {
+            let nsel = self.selected.len();
+            for per_fold in &mut out {
+                for v in per_fold.iter_mut() {
+                    for (i, x) in v.iter_mut().enumerate() {
+                        *x = targets.untransform(self.selected[i % nsel], *x);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Scores every scorable ALT of every record in `clusters`.
+    pub fn score(&self, clusters: &[Cluster]) -> Result<Vec<Outcome>> {
+        let mut reqs = Vec::new();
+        for (ci, c) in clusters.iter().enumerate() {
+            reqs.extend(self.requests(ci, c));
+        }
+        let preds = self.predict(clusters, &reqs)?;
+        let find = |r: &Request| -> &Vec<Vec<f32>> {
+            let i = reqs.binary_search(r).expect("every needed pass was requested");
+            &preds[i]
+        };
+        let nsel = self.selected.len();
+        let folds = self.models.len();
+        let mut outcomes = Vec::new();
+        for (ci, c) in clusters.iter().enumerate() {
+            for (mi, m) in c.members.iter().enumerate() {
+                let mut o = Outcome { idx: m.variant.idx, ..Default::default() };
+                for (ai, a) in m.alts.iter().enumerate() {
+                    let alt_name = &m.variant.alts[ai];
+                    let edit = match a {
+                        Ok(e) => e,
+                        Err(reason) => {
+                            o.skips.push((alt_name.clone(), *reason));
+                            continue;
+                        }
+                    };
+                    let mut values = Vec::new();
+                    if self.spec.lm {
+                        let r_idx = base_index(m.variant.reference.as_bytes()[0]);
+                        let a_idx = base_index(edit.alt[0]);
+                        let (Some(ri), Some(ai_)) = (r_idx, a_idx) else {
+                            o.skips.push((alt_name.clone(), SkipReason::InvalidBases));
+                            continue;
+                        };
+                        let mut llr = 0.0;
+                        let mut n = 0;
+                        for &s in &self.spec.shifts {
+                            let p = find(&Request { cluster: ci, allele: None, shift: s, mask: Some(m.offset) });
+                            for fold in p {
+                                llr += (fold[ai_] as f64).ln() - (fold[ri] as f64).ln();
+                                n += 1;
+                            }
+                        }
+                        values.push(llr / n as f64);
+                    } else {
+                        let bin = ((m.offset as i64 + 1 - self.crop_bp as i64).div_euclid(self.bin_bp as i64)).clamp(0, self.bins as i64) as usize;
+                        let passes = folds * self.spec.shifts.len();
+                        let mut rp = Vec::with_capacity(passes * self.bins * nsel);
+                        let mut ap = Vec::with_capacity(passes * self.bins * nsel);
+                        for f in 0..folds {
+                            for &s in &self.spec.shifts {
+                                let r0 = &find(&Request { cluster: ci, allele: None, shift: s, mask: None })[f];
+                                let a0 = &find(&Request { cluster: ci, allele: Some((mi, ai)), shift: s, mask: None })[f];
+                                if edit.indel < 0 {
+                                    let r1 = &find(&Request { cluster: ci, allele: None, shift: s + edit.indel, mask: None })[f];
+                                    rp.extend(stitch(r0, r1, bin, nsel));
+                                } else {
+                                    rp.extend_from_slice(r0);
+                                }
+                                if edit.indel > 0 {
+                                    let a1 = &find(&Request { cluster: ci, allele: Some((mi, ai)), shift: s - edit.indel, mask: None })[f];
+                                    ap.extend(stitch(a0, a1, bin, nsel));
+                                } else {
+                                    ap.extend_from_slice(a0);
+                                }
+                            }
+                        }
+                        let rp = Preds { passes, bins: self.bins, tracks: nsel, data: rp };
+                        let ap = Preds { passes, bins: self.bins, tracks: nsel, data: ap };
+                        for &stat in &self.spec.stats {
+                            let per_track = compute(stat, &rp, &ap);
+                            for col in &self.spec.columns {
+                                let sum: f64 = col
+                                    .tracks
+                                    .iter()
+                                    .map(|t| per_track[self.selected.binary_search(t).expect("selected")])
+                                    .sum();
+                                values.push(sum / col.tracks.len() as f64);
+                            }
+                        }
+                    }
+                    let mut entry = format!("{alt_name}|.");
+                    for v in values {
+                        entry.push('|');
+                        entry.push_str(&format_value(v));
+                    }
+                    o.entries.push(entry);
+                }
+                outcomes.push(o);
+            }
+        }
+        Ok(outcomes)
+    }
+}
