@@ -133,11 +133,15 @@ struct Cli {
     quiet: bool,
 }
 
-fn parse_list<T: std::str::FromStr>(s: &str, what: &str) -> shorkie::Result<Vec<T>> {
+fn parse_list<T>(s: &str, what: &str) -> shorkie::Result<Vec<T>>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
     s.split(',')
         .map(str::trim)
         .filter(|x| !x.is_empty())
-        .map(|x| x.parse::<T>().map_err(|_| Error::Input(format!("{what}: bad value \"{x}\""))))
+        .map(|x| x.parse::<T>().map_err(|e| Error::Input(format!("{what}: bad value \"{x}\" ({e})"))))
         .collect()
 }
 

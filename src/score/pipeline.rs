@@ -118,7 +118,14 @@ fn open_reader(input: &str) -> Result<bcf::Reader> {
         }
         bcf::Reader::from_path(input)
     };
-    r.map_err(|e| Error::Input(format!("{}: not a readable VCF/BCF ({e})", shown(input))))
+    let reader = r.map_err(|_| Error::Input(format!("{}: not a readable VCF/BCF (empty, or not VCF/BCF data)", shown(input))))?;
+    // rust-htslib does not check that a header was read; a truncated or header-less
+    // file would crash at the first record.
+    if unsafe { reader.header().as_ptr().is_null() } {
+        std::mem::forget(reader);
+        return Err(Error::Input(format!("{}: no readable VCF/BCF header (truncated or not VCF?)", shown(input))));
+    }
+    Ok(reader)
 }
 
 fn shown(input: &str) -> &str {
@@ -367,7 +374,15 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
         bar.finish_and_clear();
     }
     summary.reference_passes = pass_rx.try_iter().sum();
-    result?;
+    if let Err(e) = result {
+        // Never leave a half-written output that looks finished; a killed run (which
+        // cannot get here) keeps its .partial for --resume.
+        drop(writer);
+        if let Some(tmp) = &tmp_path {
+            let _ = std::fs::remove_file(tmp);
+        }
+        return Err(e);
+    }
     drop(writer);
     if let Some((w, _, scratch)) = text_sink {
         drop(w);

@@ -34,3 +34,46 @@ pub fn assert_one_line_error(out: &Output, needles: &[&str]) -> String {
     }
     stderr
 }
+
+pub fn score_cmd(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shorkie-score"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run shorkie-score");
+    {
+        let mut sin = child.stdin.take().expect("stdin");
+        if let Some(bytes) = stdin {
+            let _ = sin.write_all(bytes);
+        }
+    }
+    child.wait_with_output().expect("wait")
+}
+
+/// The small fine-tuned fixture converted once per test process.
+pub fn small_model() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir").keep();
+        let out = dir.join("small_finetuned.safetensors");
+        let res = convert_cmd(&[
+            data("small_finetuned/model.h5").to_str().unwrap(),
+            "-p",
+            data("small_finetuned/params.json").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+        ]);
+        assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+        out
+    })
+    .clone()
+}
+
+/// Runs a shell pipeline (bash -c) and returns its output.
+pub fn sh(script: &str) -> Output {
+    Command::new("bash").arg("-c").arg(script).output().expect("bash")
+}
