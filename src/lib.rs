@@ -13,6 +13,7 @@ pub mod device;
 pub mod ensemble;
 pub mod error;
 pub mod fasta;
+pub mod gtf;
 pub mod io;
 pub mod keras_h5;
 pub mod layers;

@@ -15,6 +15,8 @@ pub struct Target {
     /// baskerville's target transforms, undone before scoring.
     pub sum_stat: String,
     pub clip_soft: Option<f64>,
+    /// `+`, `-`, or None for unstranded tracks (sheet column `strand`).
+    pub strand: Option<char>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,7 @@ impl Targets {
         let pair_col = find("strand_pair");
         let sum_stat_col = find("sum_stat");
         let clip_soft_col = find("clip_soft");
+        let strand_col = find("strand");
         let mut rows = Vec::new();
         for (lineno, line) in lines {
             let fields: Vec<&str> = line.split('\t').collect();
@@ -67,6 +70,11 @@ impl Targets {
                 index,
                 sum_stat: sum_stat_col.map(|c| at(c).trim().to_string()).unwrap_or_else(|| "sum".into()),
                 clip_soft,
+                strand: strand_col.and_then(|c| match at(c).trim() {
+                    "+" => Some('+'),
+                    "-" => Some('-'),
+                    _ => None,
+                }),
                 identifier: at(id_col).to_string(),
                 description: desc_col.map(|c| at(c).to_string()).unwrap_or_default(),
                 group: group_col.map(|c| at(c).to_string()),

@@ -438,3 +438,111 @@ fn per_record_reasons_for_awkward_records() {
     }
     assert_eq!(got["dup"].0, got["nearN"].0);
 }
+
+#[test]
+fn gene_mode_minus_strand_gene_equals_independent_computation() {
+    let text = run_ok(
+        &[
+            "--tracks", "0-2", "-g", data("chrI.genes.gtf").to_str().unwrap(), "-t", data("small_targets.txt").to_str().unwrap(),
+            data("demo.vcf").to_str().unwrap(),
+        ],
+        None,
+    );
+    let got = parse_vcf(&text);
+    let entries = &got["mnv1"].0;
+    let entry = entries.iter().find(|e| e.split('|').nth(1) == Some("YAL065C")).expect("minus-strand gene scored");
+    // YAL065C: one exon chrI:11565-11951 on '-'. Its window is centred on the gene
+    // (the variant at 12000 falls in that window's output region).
+    let (gs, ge) = (11564i64, 11951i64);
+    let start = (gs + ge) / 2 - (L / 2) as i64;
+    let crop = 32i64;
+    assert!(11999 >= start + crop && 11999 < start + L as i64 - crop);
+    let window = fetch(start, L);
+    let off = (11999 - start) as usize;
+    let r = Ref::new();
+    let line = std::fs::read_to_string(data("demo.vcf")).unwrap();
+    let f: Vec<&str> = line.lines().find(|x| x.contains("\tmnv1\t")).unwrap().split('\t').collect();
+    let ref_p = r.predict(&one_hot(&window), false);
+    let alt_p = r.predict(&one_hot(&substitute(&window, off, f[3].len(), f[4].as_bytes())), false);
+    let bins: Vec<usize> = (0..ref_p.len())
+        .filter(|b| {
+            let lo = start + crop + 2 * *b as i64;
+            gs < lo + 2 && ge > lo
+        })
+        .collect();
+    let sum = |p: &[Vec<f32>], t: usize| bins.iter().map(|b| p[*b][t] as f64).sum::<f64>();
+    let fields: Vec<&str> = entry.split('|').collect();
+    // Track 0 is '+': not counted for a '-' gene.
+    assert_eq!(fields[2], ".");
+    assert_eq!(fields[5], ".");
+    for (k, t) in [(3usize, 1usize), (4, 2)] {
+        let want = (sum(&alt_p, t) + 1.0).log2() - (sum(&ref_p, t) + 1.0).log2();
+        let got: f64 = fields[k].parse().unwrap();
+        assert!(close(got, want), "logSED track {t}: got {got}, want {want}");
+        let want = sum(&alt_p, t) - sum(&ref_p, t);
+        let got: f64 = fields[k + 3].parse().unwrap();
+        assert!((got - want).abs() <= 2e-4 * want.abs() + 1e-6, "SUM track {t}: got {got}, want {want}");
+    }
+    // Records with no gene in reach say so; symbolic ALTs keep their own reason.
+    assert!(got["snv1"].1[0].ends_with("|no_gene_in_range"), "{:?}", got["snv1"]);
+    assert_eq!(got["multi1"].1.last().unwrap(), "*|star_allele");
+}
+
+#[test]
+fn gene_mode_needs_sorted_input() {
+    let body = std::fs::read_to_string(data("demo.vcf")).unwrap();
+    let mut lines: Vec<&str> = body.lines().collect();
+    let n = lines.len();
+    lines.swap(n - 2, n - 4);
+    let text = lines.join("\n") + "\n";
+    run_err(
+        &["-g", data("chrI.genes.gtf").to_str().unwrap(), "-"],
+        Some(text.as_bytes()),
+        &["<stdin>", "not sorted", "bcftools sort"],
+    );
+}
+
+#[test]
+fn language_model_zero_shot_equals_independent_computation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lm = tmp.path().join("lm.safetensors");
+    let res = common::convert_cmd(&[
+        data("small_lm/model.h5").to_str().unwrap(), "-p", data("small_lm/params.json").to_str().unwrap(), "-o", lm.to_str().unwrap(), "-q",
+    ]);
+    assert!(res.status.success());
+    let out = score_cmd(
+        &[
+            "-m", lm.to_str().unwrap(), "-p", data("small_lm/params.json").to_str().unwrap(), "-f", data("chrI.fa.gz").to_str().unwrap(),
+            "--species-index", "0", "-q", data("demo.vcf").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("LLR=ln(p_alt/p_ref)"));
+    let got = parse_vcf(&text);
+    let params = Params::from_file(data("small_lm/params.json")).unwrap();
+    let model = SeqNN::load(&params, &lm, &Device::Cpu).unwrap();
+    let off = L / 2 - 1;
+    let window = fetch(5000 - (L / 2) as i64, L);
+    let mut x = one_hot(&window);
+    x[off * CH..off * CH + 4].fill(0.0);
+    x[off * CH + 4] = 1.0; // the mask flag
+    let p: Vec<Vec<f32>> = model
+        .forward(&Tensor::from_vec(x, (1, L, CH), &Device::Cpu).unwrap())
+        .unwrap()
+        .squeeze(0)
+        .unwrap()
+        .to_vec2()
+        .unwrap();
+    let idx = |b: u8| b"ACGT".iter().position(|c| *c == b).unwrap();
+    let entry = &got["snv1"].0[0];
+    let alt = entry.as_bytes()[0];
+    let want = (p[off][idx(alt)] as f64).ln() - (p[off][idx(window[off])] as f64).ln();
+    let v = values(entry);
+    assert_eq!(v.len(), 1);
+    assert!(close(v[0], want), "got {}, want {want}", v[0]);
+    // Indels and MNVs have no zero-shot score: an explicit reason.
+    assert_eq!(got["ins1"].1, vec!["TGATTACA|lm_needs_snv".to_string()]);
+    assert!(got["mnv1"].1[0].ends_with("|lm_needs_snv"));
+}

@@ -67,6 +67,9 @@ struct Cli {
     /// Indexed reference FASTA (.fai, and .gzi when bgzipped).
     #[arg(short, long)]
     fasta: PathBuf,
+    /// Gene mode: score each variant against the exons of nearby genes (GTF; needs sorted input).
+    #[arg(short = 'g', long)]
+    gtf: Option<PathBuf>,
     /// Two-column file mapping VCF contig names to FASTA names.
     #[arg(long)]
     contig_alias: Option<PathBuf>,
@@ -215,6 +218,11 @@ fn main() {
             Some(p) => ContigResolver::read_aliases(p)?,
             None => Default::default(),
         };
+        let genes = match &cli.gtf {
+            Some(p) if !lm => Some(std::sync::Arc::new(shorkie::gtf::GeneIndex::from_path(p)?)),
+            Some(_) => return Err(Error::Input("--gtf applies to track models, not the language model".into())),
+            None => None,
+        };
         let source = if cli.input == "-" { "<stdin>".to_string() } else { cli.input.clone() };
         let planner = Planner::new(
             fasta,
@@ -230,6 +238,8 @@ fn main() {
                     RefMismatch::Error => OnRefMismatch::Error,
                 },
                 lm,
+                genes,
+                crop_bp: models[0].heads()[0].crop_bp,
             },
             source,
         );
@@ -265,6 +275,7 @@ fn main() {
             models: model_names,
             ensemble,
             command,
+            gene_mode: cli.gtf.is_some(),
         });
         let summary = run(
             RunOptions {

@@ -19,6 +19,8 @@ pub enum SkipReason {
     TooManyN,
     /// The language model's zero-shot score is defined for SNVs only.
     LmNeedsSnv,
+    /// Gene mode: no gene's exons fit in an output region with the variant.
+    NoGeneInRange,
 }
 
 impl SkipReason {
@@ -36,6 +38,7 @@ impl SkipReason {
             SkipReason::RefHasN => "ref_has_N",
             SkipReason::TooManyN => "too_many_N",
             SkipReason::LmNeedsSnv => "lm_needs_snv",
+            SkipReason::NoGeneInRange => "no_gene_in_range",
         }
     }
 
@@ -52,6 +55,7 @@ impl SkipReason {
         SkipReason::RefHasN,
         SkipReason::TooManyN,
         SkipReason::LmNeedsSnv,
+        SkipReason::NoGeneInRange,
     ];
 }
 

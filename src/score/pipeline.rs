@@ -244,6 +244,7 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
 
     let mut pending: VecDeque<(u64, bcf::Record)> = VecDeque::new();
     let mut done: HashMap<u64, Outcome> = HashMap::new();
+    let mut pieces: HashMap<u64, Vec<Outcome>> = HashMap::new();
     let mut job_tx = Some(job_tx);
     let mut next_idx = 0u64;
     let mut input_done = false;
@@ -350,14 +351,14 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
                         },
                         recv(res_rx) -> msg => {
                             stash = Some(v);
-                            handle(msg.ok(), &mut done)?;
+                            handle(msg.ok(), &mut done, &mut pieces)?;
                         },
                     }
                 }
                 (_, v) => {
                     stash = v;
                     let msg = res_rx.recv().ok();
-                    handle(msg, &mut done)?;
+                    handle(msg, &mut done, &mut pieces)?;
                 }
             }
             write_ready(&mut pending, &mut done, &mut writer, &mut text_sink, &mut summary)?;
@@ -402,11 +403,35 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
     Ok(summary)
 }
 
-fn handle(msg: Option<Msg>, done: &mut HashMap<u64, Outcome>) -> Result<()> {
+/// Files outcomes; a record scored in several pieces (gene mode) is complete when all
+/// its pieces are in, and its entries are joined in piece order.
+fn handle(msg: Option<Msg>, done: &mut HashMap<u64, Outcome>, pieces: &mut HashMap<u64, Vec<Outcome>>) -> Result<()> {
     match msg {
         Some(Msg::Outcomes(list)) => {
             for o in list {
-                done.insert(o.idx, o);
+                if o.parts <= 1 {
+                    done.insert(o.idx, o);
+                    continue;
+                }
+                let idx = o.idx;
+                let parts = o.parts as usize;
+                let got = pieces.entry(idx).or_default();
+                got.push(o);
+                if got.len() == parts {
+                    let mut got = pieces.remove(&idx).expect("present");
+                    got.sort_by_key(|p| p.part);
+                    let mut merged = Outcome { idx, parts: 1, ..Default::default() };
+                    for p in got {
+                        merged.entries.extend(p.entries);
+                        for s in p.skips {
+                            if !merged.skips.contains(&s) {
+                                merged.skips.push(s);
+                            }
+                        }
+                        merged.drop |= p.drop;
+                    }
+                    done.insert(idx, merged);
+                }
             }
             Ok(())
         }

@@ -13,6 +13,7 @@ use super::tracks::Column;
 use crate::ensemble::{reverse_complement, unreverse_output};
 use crate::error::{Error, Result};
 use crate::fasta::{ContigResolver, Fasta};
+use crate::gtf::GeneIndex;
 use crate::model::SeqNN;
 use crate::targets::Targets;
 
@@ -38,6 +39,9 @@ pub struct Outcome {
     pub skips: Vec<(String, SkipReason)>,
     /// Leave the record out of the output (`--on-ref-mismatch skip`).
     pub drop: bool,
+    /// Gene mode scores a record in several windows: this is piece `part` of `parts`.
+    pub part: u32,
+    pub parts: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +63,18 @@ pub struct PlanOptions {
     pub on_ref_mismatch: OnRefMismatch,
     /// Zero-shot language-model scoring: SNVs only.
     pub lm: bool,
+    /// Gene mode: score each variant against nearby genes' exon bins.
+    pub genes: Option<std::sync::Arc<GeneIndex>>,
+    /// Base pairs cropped from each side of the window before the output bins.
+    pub crop_bp: usize,
+}
+
+/// A gene scored with a variant: its exons decide the output bins summed.
+#[derive(Debug, Clone)]
+pub struct GeneTarget {
+    pub id: String,
+    pub strand: char,
+    pub exons: Vec<(i64, i64)>,
 }
 
 /// A record placed in a window.
@@ -68,6 +84,9 @@ pub struct Member {
     /// Index of the first REF base in the window.
     pub offset: usize,
     pub alts: Vec<std::result::Result<AltEdit, SkipReason>>,
+    pub gene: Option<GeneTarget>,
+    pub part: u32,
+    pub parts: u32,
 }
 
 /// A reference window and the records scored in it.
@@ -79,10 +98,26 @@ pub struct Cluster {
     pub members: Vec<Member>,
 }
 
+type Alts = Vec<std::result::Result<AltEdit, SkipReason>>;
+
 struct Pending {
     contig: String,
     first_pos0: i64,
-    members: Vec<(VariantIn, Vec<std::result::Result<AltEdit, SkipReason>>)>,
+    members: Vec<(VariantIn, Alts)>,
+}
+
+/// Gene mode: windows still open for members, by window start.
+struct GenePending {
+    contig: String,
+    windows: std::collections::BTreeMap<i64, Vec<Member>>,
+}
+
+/// Where the input stream is, to insist on sorted input in gene mode.
+#[derive(Default)]
+struct SortCheck {
+    contig: Option<String>,
+    pos0: i64,
+    done: std::collections::HashSet<String>,
 }
 
 /// Turns the variant stream into clusters; records that cannot be scored come back at once.
@@ -91,7 +126,9 @@ pub struct Planner {
     resolver: ContigResolver,
     opts: PlanOptions,
     pending: Option<Pending>,
-    /// Records planned so far (for reporting positions in errors).
+    gene_pending: Option<GenePending>,
+    sort_check: SortCheck,
+    /// The input, for error messages.
     pub source: String,
 }
 
@@ -101,12 +138,14 @@ fn skip_all(v: &VariantIn, reason: SkipReason) -> Outcome {
         entries: Vec::new(),
         skips: v.alts.iter().map(|a| (a.clone(), reason)).collect(),
         drop: false,
+        part: 0,
+        parts: 1,
     }
 }
 
 impl Planner {
     pub fn new(fasta: Fasta, resolver: ContigResolver, opts: PlanOptions, source: String) -> Self {
-        Planner { fasta, resolver, opts, pending: None, source }
+        Planner { fasta, resolver, opts, pending: None, gene_pending: None, sort_check: SortCheck::default(), source }
     }
 
     fn window_start(&self, lo: i64, hi: i64) -> i64 {
@@ -123,6 +162,9 @@ impl Planner {
     pub fn add(&mut self, v: VariantIn) -> Result<(Vec<Outcome>, Vec<Cluster>)> {
         let mut outcomes = Vec::new();
         let mut ready = Vec::new();
+        if self.opts.genes.is_some() {
+            self.check_sorted(&v)?;
+        }
         let Some(contig) = self.resolver.resolve(&v.chrom, &self.fasta) else {
             outcomes.push(skip_all(&v, SkipReason::ContigNotInFasta));
             return Ok((outcomes, ready));
@@ -177,8 +219,13 @@ impl Planner {
                 entries: Vec::new(),
                 skips: v.alts.iter().zip(&alts).map(|(a, r)| (a.clone(), *r.as_ref().unwrap_err())).collect(),
                 drop: false,
+                part: 0,
+                parts: 1,
             });
             return Ok((outcomes, ready));
+        }
+        if self.opts.genes.is_some() {
+            return self.add_gene_mode(v, alts, contig, contig_len);
         }
         // Join the open cluster if the window still holds every record and fits the contig.
         let joins = match &self.pending {
@@ -200,12 +247,129 @@ impl Planner {
         Ok((outcomes, ready))
     }
 
+    fn check_sorted(&mut self, v: &VariantIn) -> Result<()> {
+        let sc = &mut self.sort_check;
+        let unsorted = |what: &str| {
+            Error::Input(format!(
+                "{}: record {} ({}:{}): input is not sorted ({what}); gene mode needs sorted input (bcftools sort)",
+                self.source,
+                v.idx + 1,
+                v.chrom,
+                v.pos0 + 1
+            ))
+        };
+        if sc.contig.as_deref() != Some(v.chrom.as_str()) {
+            if sc.done.contains(&v.chrom) {
+                return Err(unsorted("contig seen before"));
+            }
+            if let Some(prev) = sc.contig.replace(v.chrom.clone()) {
+                sc.done.insert(prev);
+            }
+        } else if v.pos0 < sc.pos0 {
+            return Err(unsorted("position goes back"));
+        }
+        sc.pos0 = v.pos0;
+        Ok(())
+    }
+
+    /// Gene mode: one member per nearby gene, in a gene-centred window when the variant
+    /// falls in its output region (shared by every variant near that gene), otherwise in
+    /// a window centred on the variant and gene together.
+    fn add_gene_mode(&mut self, v: VariantIn, alts: Alts, contig: String, contig_len: i64) -> Result<(Vec<Outcome>, Vec<Cluster>)> {
+        let mut outcomes = Vec::new();
+        let mut ready = Vec::new();
+        let (l, crop) = (self.opts.seq_len as i64, self.opts.crop_bp as i64);
+        let out_span = l - 2 * crop;
+        // Sorted input (checked in `add`) lets windows close as the stream moves past them.
+        let state = self.gene_pending.get_or_insert_with(|| GenePending { contig: contig.clone(), windows: Default::default() });
+        if state.contig != contig {
+            let old = std::mem::take(&mut state.windows);
+            let old_contig = std::mem::replace(&mut state.contig, contig.clone());
+            for (start, members) in old {
+                ready.extend(self.close_window(&old_contig, start, members, &mut outcomes)?);
+            }
+        }
+        let genes = self.opts.genes.as_ref().expect("gene mode");
+        let mut placed: Vec<(i64, GeneTarget)> = Vec::new();
+        for g in genes.near(&contig, v.pos0, out_span) {
+            let inside = |w: i64| {
+                let (lo, hi) = (w + crop, w + l - crop);
+                v.pos0 >= lo && v.pos0 < hi && g.start() >= lo && g.end() <= hi
+            };
+            let centred = (g.start() + g.end()) / 2 - l / 2;
+            let start = if inside(centred) {
+                centred
+            } else {
+                let (lo, hi) = (g.start().min(v.pos0), g.end().max(v.pos0 + 1));
+                (lo + hi) / 2 - l / 2
+            };
+            if inside(start) && self.fits(contig_len, start) {
+                placed.push((start, GeneTarget { id: g.id.clone(), strand: g.strand, exons: g.exons.clone() }));
+            }
+        }
+        if placed.is_empty() {
+            let mut o = skip_all(&v, SkipReason::NoGeneInRange);
+            // ALTs that could never be scored keep their own reason.
+            for ((_, reason), a) in o.skips.iter_mut().zip(&alts) {
+                if let Err(r) = a {
+                    *reason = *r;
+                }
+            }
+            outcomes.push(o);
+            return Ok((outcomes, ready));
+        }
+        let parts = placed.len() as u32;
+        let state = self.gene_pending.as_mut().expect("set above");
+        for (part, (start, gene)) in placed.into_iter().enumerate() {
+            let member = Member {
+                variant: v.clone(),
+                offset: (v.pos0 - start) as usize,
+                alts: alts.clone(),
+                gene: Some(gene),
+                part: part as u32,
+                parts,
+            };
+            state.windows.entry(start).or_default().push(member);
+        }
+        // Windows whose output region ends before this record cannot gain members.
+        let closed: Vec<i64> = state.windows.keys().copied().filter(|w| w + l - crop <= v.pos0).collect();
+        for start in closed {
+            let members = self.gene_pending.as_mut().expect("set").windows.remove(&start).expect("listed");
+            ready.extend(self.close_window(&contig, start, members, &mut outcomes)?);
+        }
+        Ok((outcomes, ready))
+    }
+
+    fn close_window(&self, contig: &str, start: i64, members: Vec<Member>, outcomes: &mut Vec<Outcome>) -> Result<Option<Cluster>> {
+        let window = self.fasta.fetch_padded(contig, start, start + self.opts.seq_len as i64)?;
+        let n_frac = window.iter().filter(|b| **b == b'N').count() as f64 / window.len() as f64;
+        if n_frac > self.opts.max_n_frac {
+            for m in &members {
+                let mut o = skip_all(&m.variant, SkipReason::TooManyN);
+                o.part = m.part;
+                o.parts = m.parts;
+                outcomes.push(o);
+            }
+            return Ok(None);
+        }
+        Ok(Some(Cluster { contig: contig.to_string(), start, window, members }))
+    }
+
     /// Closes the open cluster at the end of the input.
     pub fn finish(&mut self) -> Result<(Vec<Outcome>, Vec<Cluster>)> {
-        match self.pending.take() {
-            Some(p) => self.flush(p),
-            None => Ok((Vec::new(), Vec::new())),
+        let mut outcomes = Vec::new();
+        let mut ready = Vec::new();
+        if let Some(state) = self.gene_pending.take() {
+            for (start, members) in state.windows {
+                ready.extend(self.close_window(&state.contig, start, members, &mut outcomes)?);
+            }
         }
+        if let Some(p) = self.pending.take() {
+            let (o, c) = self.flush(p)?;
+            outcomes.extend(o);
+            ready.extend(c);
+        }
+        Ok((outcomes, ready))
     }
 
     fn flush(&mut self, p: Pending) -> Result<(Vec<Outcome>, Vec<Cluster>)> {
@@ -221,7 +385,14 @@ impl Planner {
         let members = p
             .members
             .into_iter()
-            .map(|(variant, alts)| Member { offset: (variant.pos0 - start) as usize, variant, alts })
+            .map(|(variant, alts)| Member {
+                offset: (variant.pos0 - start) as usize,
+                variant,
+                alts,
+                gene: None,
+                part: 0,
+                parts: 1,
+            })
             .collect();
         Ok((Vec::new(), vec![Cluster { contig: p.contig, start, window, members }]))
     }
@@ -444,7 +615,17 @@ impl Predictor {
         let mut outcomes = Vec::new();
         for (ci, c) in clusters.iter().enumerate() {
             for (mi, m) in c.members.iter().enumerate() {
-                let mut o = Outcome { idx: m.variant.idx, ..Default::default() };
+                let mut o = Outcome { idx: m.variant.idx, part: m.part, parts: m.parts, ..Default::default() };
+                // Gene mode: the output bins over the gene's exons.
+                let gene_bins: Option<Vec<usize>> = m.gene.as_ref().map(|g| {
+                    (0..self.bins)
+                        .filter(|b| {
+                            let lo = c.start + (self.crop_bp + b * self.bin_bp) as i64;
+                            let hi = lo + self.bin_bp as i64;
+                            g.exons.iter().any(|&(s, e)| s < hi && e > lo)
+                        })
+                        .collect()
+                });
                 for (ai, a) in m.alts.iter().enumerate() {
                     let alt_name = &m.variant.alts[ai];
                     let edit = match a {
@@ -454,7 +635,7 @@ impl Predictor {
                             continue;
                         }
                     };
-                    let mut values = Vec::new();
+                    let mut values: Vec<Option<f64>> = Vec::new();
                     if self.spec.lm {
                         let r_idx = base_index(m.variant.reference.as_bytes()[0]);
                         let a_idx = base_index(edit.alt[0]);
@@ -471,7 +652,7 @@ impl Predictor {
                                 n += 1;
                             }
                         }
-                        values.push(llr / n as f64);
+                        values.push(Some(llr / n as f64));
                     } else {
                         let bin = ((m.offset as i64 + 1 - self.crop_bp as i64).div_euclid(self.bin_bp as i64)).clamp(0, self.bins as i64) as usize;
                         let passes = folds * self.spec.shifts.len();
@@ -495,24 +676,53 @@ impl Predictor {
                                 }
                             }
                         }
-                        let rp = Preds { passes, bins: self.bins, tracks: nsel, data: rp };
-                        let ap = Preds { passes, bins: self.bins, tracks: nsel, data: ap };
+                        let (rp, ap, bins) = match &gene_bins {
+                            None => (rp, ap, self.bins),
+                            Some(keep) => {
+                                let take = |full: &[f32]| -> Vec<f32> {
+                                    let mut out = Vec::with_capacity(passes * keep.len() * nsel);
+                                    for p in 0..passes {
+                                        for &b in keep {
+                                            let at = (p * self.bins + b) * nsel;
+                                            out.extend_from_slice(&full[at..at + nsel]);
+                                        }
+                                    }
+                                    out
+                                };
+                                (take(&rp), take(&ap), keep.len())
+                            }
+                        };
+                        let rp = Preds { passes, bins, tracks: nsel, data: rp };
+                        let ap = Preds { passes, bins, tracks: nsel, data: ap };
+                        // Gene mode scores only tracks of the gene's strand (and unstranded ones).
+                        let strand_ok = |t: usize| match (&m.gene, &self.spec.targets) {
+                            (Some(g), Some(tg)) => tg.rows[t].strand.is_none_or(|s| s == g.strand),
+                            _ => true,
+                        };
                         for &stat in &self.spec.stats {
                             let per_track = compute(stat, &rp, &ap);
                             for col in &self.spec.columns {
-                                let sum: f64 = col
-                                    .tracks
+                                let tracks: Vec<usize> = col.tracks.iter().copied().filter(|t| strand_ok(*t)).collect();
+                                if tracks.is_empty() {
+                                    values.push(None);
+                                    continue;
+                                }
+                                let sum: f64 = tracks
                                     .iter()
                                     .map(|t| per_track[self.selected.binary_search(t).expect("selected")])
                                     .sum();
-                                values.push(sum / col.tracks.len() as f64);
+                                values.push(Some(sum / tracks.len() as f64));
                             }
                         }
                     }
-                    let mut entry = format!("{alt_name}|.");
+                    let gene = m.gene.as_ref().map_or(".", |g| g.id.as_str());
+                    let mut entry = format!("{alt_name}|{gene}");
                     for v in values {
                         entry.push('|');
-                        entry.push_str(&format_value(v));
+                        match v {
+                            Some(v) => entry.push_str(&format_value(v)),
+                            None => entry.push('.'),
+                        }
                     }
                     o.entries.push(entry);
                 }

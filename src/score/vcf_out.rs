@@ -15,6 +15,7 @@ pub struct Provenance {
     pub models: Vec<String>,
     pub ensemble: String,
     pub command: String,
+    pub gene_mode: bool,
 }
 
 fn clean(s: &str) -> String {
@@ -34,8 +35,13 @@ pub fn header_lines(p: &Provenance) -> Vec<String> {
             formulas.join("; ")
         )
     };
+    let genes = if p.gene_mode {
+        " Gene mode: one entry per (ALT, gene); bins are the gene's exon bins in a window holding both, and only tracks of the gene's strand (or unstranded) count; '.' where no track qualifies."
+    } else {
+        " GENE is '.' (whole output window)."
+    };
     let desc = format!(
-        "Shorkie variant effect per ALT allele. Format: {format}. {what}. Tracks: {}. Ensemble: {}. Models: {}. shorkie-score {version}",
+        "Shorkie variant effect per ALT allele. Format: {format}. {what}.{genes} Tracks: {}. Ensemble: {}. Models: {}. shorkie-score {version}",
         p.tracks,
         p.ensemble,
         p.models.join(",")
