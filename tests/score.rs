@@ -546,3 +546,72 @@ fn language_model_zero_shot_equals_independent_computation() {
     assert_eq!(got["ins1"].1, vec!["TGATTACA|lm_needs_snv".to_string()]);
     assert!(got["mnv1"].1[0].ends_with("|lm_needs_snv"));
 }
+
+#[test]
+fn every_statistic_and_group_aggregation() {
+    let demo = data("demo.vcf").display().to_string();
+    let text = run_ok(&["--stats", "SUM,logSUM,logSED,D1,D2,logD2,JS,SAX,REF,ALT", "--tracks", "0-3", &demo], None);
+    assert!(text.contains("JS=(KL(r||a)+KL(a||r))/2"), "formulas in the header");
+    let got = parse_vcf(&text);
+    let v = values(&got["snv1"].0[0]);
+    assert_eq!(v.len(), 40);
+    // D1 >= |SUM|, D2 >= 0, JS >= 0, REF and ALT are positive sums.
+    for t in 0..4 {
+        assert!(v[12 + t] + 1e-12 >= v[t].abs());
+        assert!(v[16 + t] >= 0.0 && v[24 + t] >= 0.0);
+        assert!(v[32 + t] > 0.0 && v[36 + t] > 0.0);
+        // SUM = ALT - REF
+        assert!((v[36 + t] - v[32 + t] - v[t]).abs() <= 1e-3 * v[32 + t].abs().max(1.0) * 1e-3 + 1e-6);
+    }
+    // Group aggregation: the RNA group is the mean of its tracks' scores.
+    let targets = data("small_targets.txt").display().to_string();
+    let per_track = parse_vcf(&run_ok(&["-t", &targets, "--tracks", "0-3", "--stats", "SUM", &demo], None));
+    let grouped = parse_vcf(&run_ok(&["-t", &targets, "--tracks", "0-3", "--stats", "SUM", "--aggregate", "group", &demo], None));
+    let pt = values(&per_track["snv1"].0[0]);
+    let gr = values(&grouped["snv1"].0[0]);
+    assert_eq!(gr.len(), 2);
+    assert!(close(gr[0], (pt[0] + pt[2]) / 2.0), "RNA = tracks 0 and 2");
+    assert!(close(gr[1], (pt[1] + pt[3]) / 2.0), "ChIP = tracks 1 and 3");
+    let regex = parse_vcf(&run_ok(&["-t", &targets, "--track-regex", "^track1$", "--stats", "SUM", &demo], None));
+    assert!(close(values(&regex["snv1"].0[0])[0], pt[1]));
+}
+
+#[test]
+fn contig_names_resolve_by_alias_and_chr_prefix_only() {
+    let body = std::fs::read_to_string(data("demo.vcf")).unwrap();
+    let snv: Vec<&str> = body.lines().filter(|l| l.contains("\tsnv1\t")).collect();
+    let f: Vec<&str> = snv[0].split('\t').collect();
+    let rec = |chrom: &str, id: &str| format!("{chrom}\t{}\t{id}\t{}\t{}\t.\t.\t.\n", f[1], f[3], f[4]);
+    let vcf = format!(
+        "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n{}{}{}{}",
+        rec("chrI", "exact"),
+        rec("I", "prefixed"),
+        rec("NC_001133.9", "aliased"),
+        rec("hrI", "stripped_never"),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let alias = tmp.path().join("alias.tsv");
+    std::fs::write(&alias, "# VCF\tFASTA\nNC_001133.9\tchrI\n").unwrap();
+    let got = parse_vcf(&run_ok(&["--tracks", "0", "--contig-alias", alias.to_str().unwrap(), "-"], Some(vcf.as_bytes())));
+    assert_eq!(got["exact"].0, got["prefixed"].0);
+    assert_eq!(got["exact"].0, got["aliased"].0);
+    assert!(got["stripped_never"].1[0].ends_with("|contig_not_in_fasta"));
+    // A malformed alias file is named with its line.
+    std::fs::write(&alias, "NC_001133.9\tchrI\textra\n").unwrap();
+    run_err(&["--contig-alias", alias.to_str().unwrap(), "-"], Some(vcf.as_bytes()), &["alias.tsv", "line 1", "two columns"]);
+}
+
+#[test]
+fn rescoring_replaces_earlier_scores_and_bcf_needs_declared_contigs() {
+    let demo = data("demo.vcf").display().to_string();
+    let strip = |s: &str| s.lines().filter(|l| !l.starts_with("##shorkie_score")).collect::<Vec<_>>().join("\n");
+    let once = run_ok(&["--tracks", "0", &demo], None);
+    let twice = run_ok(&["--tracks", "0", "-"], Some(once.as_bytes()));
+    assert_eq!(strip(&once), strip(&twice));
+    assert_eq!(twice.matches("##INFO=<ID=SHORKIE,").count(), 1);
+    // VCF without ##contig lines: text output works, BCF output says what is missing.
+    let vcf = "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchrI\t5000\tx\tA\tC\t.\t.\t.\n";
+    let got = parse_vcf(&run_ok(&["--tracks", "0", "-"], Some(vcf.as_bytes())));
+    assert_eq!(got["x"].0.len(), 1);
+    run_err(&["--tracks", "0", "-O", "b", "-"], Some(vcf.as_bytes()), &["<stdin>: record 1", "contig chrI is not declared", "-O v"]);
+}

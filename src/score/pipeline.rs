@@ -12,6 +12,7 @@
 //! their outcome arrives, so memory is bounded by the channel capacities, not the input.
 
 use std::collections::{HashMap, VecDeque};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
@@ -106,7 +107,10 @@ fn worker(predictor: Predictor, windows: Receiver<Cluster>, results: Sender<Msg>
 
 fn htslib_quiet() {
     // htslib prints its own diagnostics; ours name the file and record instead.
-    unsafe { rust_htslib::htslib::hts_set_log_level(rust_htslib::htslib::htsLogLevel_HTS_LOG_OFF) };
+    // SHORKIE_HTSLIB_LOG=1 keeps them for debugging.
+    if std::env::var_os("SHORKIE_HTSLIB_LOG").is_none() {
+        unsafe { rust_htslib::htslib::hts_set_log_level(rust_htslib::htslib::htsLogLevel_HTS_LOG_OFF) };
+    }
 }
 
 fn open_reader(input: &str) -> Result<bcf::Reader> {
@@ -143,17 +147,118 @@ pub fn partial_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
-fn make_writer(opts: &RunOptions, header: &bcf::Header, path: Option<&Path>) -> Result<bcf::Writer> {
-    let (uncompressed, format) = match opts.format {
-        OutFormat::Vcf => (true, bcf::Format::Vcf),
-        OutFormat::VcfGz => (false, bcf::Format::Vcf),
-        OutFormat::Bcf => (false, bcf::Format::Bcf),
+/// Where annotated records go. VCF output is written as text from each record's own
+/// header (so contigs that htslib learns mid-stream, in files without `##contig` lines,
+/// still print); BCF needs every contig declared up front.
+enum Sink {
+    Text(Box<dyn Write>),
+    Bcf(bcf::Writer),
+}
+
+/// The header text htslib would write for `header` (a plain-VCF writer into a scratch file).
+fn header_text(header: &bcf::Header) -> Result<Vec<u8>> {
+    let scratch = tempfile::NamedTempFile::new().map_err(|e| Error::io("temporary file", e))?;
+    {
+        let _w = bcf::Writer::from_path(scratch.path(), header, true, bcf::Format::Vcf)
+            .map_err(|e| Error::Other(format!("cannot format the VCF header ({e})")))?;
+    }
+    std::fs::read(scratch.path()).map_err(|e| Error::io(scratch.path(), e))
+}
+
+fn open_sink(opts: &RunOptions, header: &bcf::Header, path: Option<&Path>, append: bool) -> Result<Sink> {
+    let shown_path = path.map(|p| p.display().to_string()).unwrap_or("<stdout>".into());
+    let fail = |e: &dyn std::fmt::Display| Error::Input(format!("{shown_path}: cannot write ({e})"));
+    if opts.format == OutFormat::Bcf {
+        let w = match path {
+            Some(p) => bcf::Writer::from_path(p, header, false, bcf::Format::Bcf),
+            None => bcf::Writer::from_stdout(header, false, bcf::Format::Bcf),
+        };
+        return w.map(Sink::Bcf).map_err(|e| fail(&e));
+    }
+    let mut out: Box<dyn Write> = match (opts.format, path) {
+        (OutFormat::VcfGz, Some(p)) => Box::new(rust_htslib::bgzf::Writer::from_path(p).map_err(|e| fail(&e))?),
+        (OutFormat::VcfGz, None) => Box::new(rust_htslib::bgzf::Writer::from_stdout().map_err(|e| fail(&e))?),
+        (_, Some(p)) => {
+            let f = std::fs::OpenOptions::new().create(true).write(true).append(append).truncate(!append).open(p).map_err(|e| Error::io(p, e))?;
+            Box::new(std::io::BufWriter::new(f))
+        }
+        (_, None) => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
-    let w = match path {
-        Some(p) => bcf::Writer::from_path(p, header, uncompressed, format),
-        None => bcf::Writer::from_stdout(header, uncompressed, format),
-    };
-    w.map_err(|e| Error::Input(format!("{}: cannot write ({e})", path.map(|p| p.display().to_string()).unwrap_or("<stdout>".into()))))
+    if !append {
+        out.write_all(&header_text(header)?).map_err(|e| write_err(path, e))?;
+    }
+    Ok(Sink::Text(out))
+}
+
+impl Sink {
+    fn write(&mut self, rec: &mut bcf::Record, outcome: &Outcome, source: &str, record_no: u64, chrom: &str) -> Result<()> {
+        let entries = (!outcome.entries.is_empty()).then(|| outcome.entries.join(","));
+        let skips = (!outcome.skips.is_empty()).then(|| {
+            outcome.skips.iter().map(|(a, r)| format!("{a}|{}", r.as_str())).collect::<Vec<_>>().join(",")
+        });
+        match self {
+            Sink::Bcf(w) => {
+                if w.header().name2rid(chrom.as_bytes()).is_err() {
+                    return Err(Error::Input(format!(
+                        "{source}: record {record_no}: contig {chrom} is not declared in the VCF header; BCF output needs ##contig lines (use -O v or -O z, or bcftools reheader)"
+                    )));
+                }
+                w.translate(rec);
+                // Earlier scores of ours are replaced, never doubled.
+                for key in [KEY, SKIP_KEY] {
+                    rec.clear_info_string(key.as_bytes()).map_err(|e| write_err(None, e))?;
+                }
+                if let Some(e) = &entries {
+                    rec.push_info_string(KEY.as_bytes(), &[e.as_bytes()]).map_err(|e| write_err(None, e))?;
+                }
+                if let Some(s) = &skips {
+                    rec.push_info_string(SKIP_KEY.as_bytes(), &[s.as_bytes()]).map_err(|e| write_err(None, e))?;
+                }
+                w.write(rec).map_err(|e| write_err(None, e))
+            }
+            Sink::Text(out) => {
+                let line = rec.to_vcf_string().map_err(|e| Error::Other(format!("{source}: record {record_no}: cannot format ({e})")))?;
+                let line = line.trim_end_matches('\n');
+                let mut fields: Vec<&str> = line.splitn(9, '\t').collect();
+                // Earlier scores of ours are replaced, never doubled.
+                let kept: Vec<&str> = fields
+                    .get(7)
+                    .copied()
+                    .unwrap_or(".")
+                    .split(';')
+                    .filter(|kv| *kv != "." && !kv.is_empty())
+                    .filter(|kv| {
+                        let key = kv.split('=').next().unwrap_or("");
+                        key != KEY && key != SKIP_KEY
+                    })
+                    .collect();
+                let mut info: Vec<String> = kept.iter().map(|s| s.to_string()).collect();
+                if let Some(e) = entries {
+                    info.push(format!("{KEY}={e}"));
+                }
+                if let Some(s) = skips {
+                    info.push(format!("{SKIP_KEY}={s}"));
+                }
+                let info = if info.is_empty() { ".".to_string() } else { info.join(";") };
+                if fields.len() >= 8 {
+                    fields[7] = &info;
+                }
+                let mut text = fields.join("\t");
+                text.push('\n');
+                out.write_all(text.as_bytes()).map_err(|e| write_err(None, e))
+            }
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self {
+            Sink::Text(mut out) => out.flush().map_err(|e| write_err(None, e)),
+            Sink::Bcf(w) => {
+                drop(w);
+                Ok(())
+            }
+        }
+    }
 }
 
 fn write_err(path: Option<&Path>, e: impl std::fmt::Display) -> Error {
@@ -179,6 +284,8 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
     let source = shown(&opts.input).to_string();
     let mut reader = open_reader(&opts.input)?;
     let mut header = bcf::Header::from_template(reader.header());
+    header.remove_info(KEY.as_bytes());
+    header.remove_info(SKIP_KEY.as_bytes());
     for line in &opts.header_lines {
         header.push_record(line.as_bytes());
     }
@@ -200,27 +307,8 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
             appended = true;
         }
     }
-    let mut writer = if appended {
-        // Append records to the kept part; the header is already there.
-        let file = std::fs::OpenOptions::new().append(true).open(tmp_path.as_ref().expect("checked"))
-            .map_err(|e| Error::io(tmp_path.clone().expect("checked"), e))?;
-        drop(file);
-        None
-    } else {
-        Some(make_writer(&opts, &header, tmp_path.as_deref())?)
-    };
-    // Appending keeps plain text: records are formatted by a header-only writer to memory.
-    let mut text_sink: Option<(bcf::Writer, std::fs::File, PathBuf)> = None;
-    if appended {
-        let scratch = tempfile::NamedTempFile::new().map_err(|e| Error::io("tempfile", e))?;
-        let scratch_path = scratch.into_temp_path().keep().map_err(|e| Error::Other(e.to_string()))?;
-        let w = bcf::Writer::from_path(&scratch_path, &header, true, bcf::Format::Vcf)
-            .map_err(|e| Error::Other(format!("scratch writer: {e}")))?;
-        let f = std::fs::OpenOptions::new().append(true).open(tmp_path.as_ref().expect("checked"))
-            .map_err(|e| Error::io(tmp_path.clone().expect("checked"), e))?;
-        text_sink = Some((w, f, scratch_path));
-        summary.resumed = skip_input;
-    }
+    let mut sink = open_sink(&opts, &header, tmp_path.as_deref(), appended)?;
+    summary.resumed = skip_input;
 
     let cap = (opts.batch_size * 4).max(16);
     let (job_tx, job_rx) = bounded::<VariantIn>(cap);
@@ -242,7 +330,7 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
         None
     };
 
-    let mut pending: VecDeque<(u64, bcf::Record)> = VecDeque::new();
+    let mut pending: VecDeque<(u64, bcf::Record, String)> = VecDeque::new();
     let mut done: HashMap<u64, Outcome> = HashMap::new();
     let mut pieces: HashMap<u64, Vec<Outcome>> = HashMap::new();
     let mut job_tx = Some(job_tx);
@@ -251,15 +339,14 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
     let mut stash: Option<VariantIn> = None;
     let mut last_pos = String::from("start of input");
 
-    let write_ready = |pending: &mut VecDeque<(u64, bcf::Record)>,
-                           done: &mut HashMap<u64, Outcome>,
-                           writer: &mut Option<bcf::Writer>,
-                           text_sink: &mut Option<(bcf::Writer, std::fs::File, PathBuf)>,
-                           summary: &mut Summary|
+    let write_ready = |pending: &mut VecDeque<(u64, bcf::Record, String)>,
+                       done: &mut HashMap<u64, Outcome>,
+                       sink: &mut Sink,
+                       summary: &mut Summary|
      -> Result<()> {
-        while let Some((idx, _)) = pending.front() {
+        while let Some((idx, _, _)) = pending.front() {
             let Some(outcome) = done.remove(idx) else { break };
-            let (_, mut rec) = pending.pop_front().expect("front exists");
+            let (idx, mut rec, chrom) = pending.pop_front().expect("front exists");
             summary.records += 1;
             summary.alleles_scored += outcome.entries.len() as u64;
             for (_, r) in &outcome.skips {
@@ -269,29 +356,7 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
                 summary.dropped += 1;
                 continue;
             }
-            let w: &mut bcf::Writer = match (writer.as_mut(), text_sink.as_mut()) {
-                (Some(w), _) => w,
-                (None, Some((w, _, _))) => w,
-                _ => unreachable!("one sink is open"),
-            };
-            w.translate(&mut rec);
-            if !outcome.entries.is_empty() {
-                let joined = outcome.entries.join(",");
-                rec.push_info_string(KEY.as_bytes(), &[joined.as_bytes()]).map_err(|e| write_err(None, e))?;
-            }
-            if !outcome.skips.is_empty() {
-                let joined: Vec<String> = outcome.skips.iter().map(|(a, r)| format!("{a}|{}", r.as_str())).collect();
-                let joined = joined.join(",");
-                rec.push_info_string(SKIP_KEY.as_bytes(), &[joined.as_bytes()]).map_err(|e| write_err(None, e))?;
-            }
-            match text_sink.as_mut() {
-                Some((_, file, _)) if writer.is_none() => {
-                    use std::io::Write;
-                    let line = rec.to_vcf_string().map_err(|e| write_err(None, e))?;
-                    file.write_all(line.as_bytes()).map_err(|e| write_err(None, e))?;
-                }
-                _ => writer.as_mut().expect("writer").write(&rec).map_err(|e| write_err(None, e))?,
-            }
+            sink.write(&mut rec, &outcome, &source, idx + 1, &chrom)?;
         }
         Ok(())
     };
@@ -329,8 +394,8 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
                             skip_input -= 1;
                             continue;
                         }
-                        let v = VariantIn { idx: next_idx, chrom, pos0: rec.pos(), reference, alts };
-                        pending.push_back((next_idx, rec));
+                        let v = VariantIn { idx: next_idx, chrom: chrom.clone(), pos0: rec.pos(), reference, alts };
+                        pending.push_back((next_idx, rec, chrom));
                         next_idx += 1;
                         if let Some(bar) = &progress {
                             bar.set_position(next_idx);
@@ -361,7 +426,7 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
                     handle(msg, &mut done, &mut pieces)?;
                 }
             }
-            write_ready(&mut pending, &mut done, &mut writer, &mut text_sink, &mut summary)?;
+            write_ready(&mut pending, &mut done, &mut sink, &mut summary)?;
             if let Some(bar) = &progress {
                 bar.set_message(format!("{} alleles scored, {} skipped", summary.alleles_scored, summary.skipped.values().sum::<u64>()));
             }
@@ -375,19 +440,14 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
         bar.finish_and_clear();
     }
     summary.reference_passes = pass_rx.try_iter().sum();
+    let result = result.and_then(|()| sink.finish());
     if let Err(e) = result {
         // Never leave a half-written output that looks finished; a killed run (which
         // cannot get here) keeps its .partial for --resume.
-        drop(writer);
         if let Some(tmp) = &tmp_path {
             let _ = std::fs::remove_file(tmp);
         }
         return Err(e);
-    }
-    drop(writer);
-    if let Some((w, _, scratch)) = text_sink {
-        drop(w);
-        let _ = std::fs::remove_file(scratch);
     }
     if let (Some(out), Some(tmp)) = (&out_path, &tmp_path) {
         std::fs::rename(tmp, out).map_err(|e| Error::io(out, e))?;
