@@ -65,20 +65,44 @@ pub struct KerasSlot {
     pub weights: Vec<SlotWeight>,
 }
 
+/// Training state shared by every layer of one model: whether batch norm uses batch
+/// statistics, and the statistics it saw (applied to the moving averages after a step).
+#[derive(Debug, Default)]
+pub struct TrainCtx {
+    pub training: std::sync::atomic::AtomicBool,
+    /// (parameter prefix, batch mean, batch variance, momentum)
+    pub bn_batches: std::sync::Mutex<Vec<(String, Tensor, Tensor, f64)>>,
+}
+
+impl TrainCtx {
+    pub fn is_training(&self) -> bool {
+        self.training.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// Wraps a `VarBuilder`; `pp` descends into a sub-name as the `VarBuilder` does.
 #[derive(Clone)]
 pub struct Builder<'a> {
     vb: VarBuilder<'a>,
     slots: Rc<RefCell<Vec<KerasSlot>>>,
+    train: std::sync::Arc<TrainCtx>,
 }
 
 impl<'a> Builder<'a> {
     pub fn new(vb: VarBuilder<'a>) -> Self {
-        Builder { vb, slots: Rc::new(RefCell::new(Vec::new())) }
+        Builder { vb, slots: Rc::new(RefCell::new(Vec::new())), train: Default::default() }
     }
 
     pub fn pp(&self, name: impl ToString) -> Self {
-        Builder { vb: self.vb.pp(name.to_string()), slots: self.slots.clone() }
+        Builder { vb: self.vb.pp(name.to_string()), slots: self.slots.clone(), train: self.train.clone() }
+    }
+
+    pub fn train_ctx(&self) -> std::sync::Arc<TrainCtx> {
+        self.train.clone()
+    }
+
+    pub fn prefix(&self) -> String {
+        self.vb.prefix()
     }
 
     pub fn device(&self) -> &Device {

@@ -156,27 +156,10 @@ pub fn convert(keras: &KerasModel, params: &Params) -> Result<Converted> {
 
 /// Writes weights as safetensors, through a temporary file renamed into place.
 pub fn save_safetensors(converted: &Converted, path: &Path) -> Result<()> {
-    let mut names: Vec<&String> = converted.tensors.keys().collect();
-    names.sort();
-    let mut views = Vec::new();
-    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    for name in names {
-        let t = &converted.tensors[name];
-        let data: Vec<f32> = t.flatten_all()?.to_vec1()?;
-        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-        buffers.push((name.clone(), t.dims().to_vec(), bytes));
-    }
-    for (name, shape, bytes) in &buffers {
-        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
-            .map_err(|e| Error::Other(format!("{name}: {e}")))?;
-        views.push((name.clone(), view));
-    }
     let mut meta = HashMap::new();
     meta.insert(META_INPUT_CHANNELS.to_string(), converted.in_channels.to_string());
     meta.insert("shorkie.format".to_string(), "shorkie-seqnn-v1".to_string());
-    let bytes = safetensors::serialize(views, Some(meta))
-        .map_err(|e| Error::Other(format!("cannot serialise weights: {e}")))?;
-    crate::io::write_atomic(path, &bytes)
+    crate::io::save_tensors(&converted.tensors, meta, path)
 }
 
 #[cfg(test)]

@@ -3,6 +3,10 @@
 use std::io::Write;
 use std::path::Path;
 
+use std::collections::HashMap;
+
+use candle_core::Tensor;
+
 use crate::error::{Error, Result};
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.
@@ -29,4 +33,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(())
+}
+
+/// Saves f32 tensors (sorted by name) with metadata as safetensors, atomically.
+pub fn save_tensors(tensors: &HashMap<String, Tensor>, meta: HashMap<String, String>, path: &Path) -> Result<()> {
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for name in names {
+        let t = &tensors[name];
+        let data: Vec<f32> = t.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1()?;
+        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        buffers.push((name.clone(), t.dims().to_vec(), bytes));
+    }
+    let mut views = Vec::new();
+    for (name, shape, bytes) in &buffers {
+        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+            .map_err(|e| Error::Other(format!("{name}: {e}")))?;
+        views.push((name.clone(), view));
+    }
+    let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| Error::Other(format!("cannot serialise tensors: {e}")))?;
+    write_atomic(path, &bytes)
 }

@@ -22,6 +22,7 @@ pub mod npz;
 pub mod parity;
 pub mod score;
 pub mod targets;
+pub mod train;
 
 pub use config::Params;
 pub use error::{Error, Result};

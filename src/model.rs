@@ -36,6 +36,7 @@ pub struct SeqNN {
     /// Which saved representations the forward pass must keep.
     keep: Vec<bool>,
     slots: Vec<KerasSlot>,
+    train: std::sync::Arc<crate::builder::TrainCtx>,
 }
 
 impl SeqNN {
@@ -94,6 +95,7 @@ impl SeqNN {
             heads,
             keep,
             slots: b.slots(),
+            train: b.train_ctx(),
         })
     }
 
@@ -151,6 +153,16 @@ impl SeqNN {
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
         let model = Self::new(params, in_channels, vb)?;
         Ok((model, varmap))
+    }
+
+    /// Batch norm uses batch statistics while training; returns the previous mode.
+    pub fn set_training(&self, on: bool) -> bool {
+        self.train.training.swap(on, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Batch statistics seen since the last call: (parameter prefix, mean, variance, momentum).
+    pub fn take_bn_batches(&self) -> Vec<(String, Tensor, Tensor, f64)> {
+        std::mem::take(&mut *self.train.bn_batches.lock().expect("not poisoned"))
     }
 
     /// The Keras layers of this architecture, in baskerville's creation order.

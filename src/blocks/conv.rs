@@ -86,8 +86,7 @@ impl ConvNac {
         pool: usize,
     ) -> Result<Self> {
         check_common(args)?;
-        let norm_kind = Norm::kind(args)?;
-        let norm = Norm::new(&b.pp("norm"), norm_kind, in_dim)?;
+        let norm = Norm::new(&b.pp("norm"), args, in_dim)?;
         let act = activation(args, "activation", Some("relu"))?;
         let dilation = args.usize_or("dilation_rate", 1)?;
         let conv = Conv1D::new(&b.pp("conv"), in_dim, filters, width, dilation, true)?;
@@ -127,7 +126,7 @@ impl ConvBlock {
         let dilation = args.usize_or("dilation_rate", 1)?;
         let norm_kind = Norm::kind(args)?;
         let conv = Conv1D::new(&b.pp("conv"), in_dim, filters, width, dilation, norm_kind.is_none())?;
-        let norm = Norm::new(&b.pp("norm"), norm_kind, filters)?;
+        let norm = Norm::new(&b.pp("norm"), args, filters)?;
         let residual = args.bool_or("residual", false)?;
         if residual && in_dim != filters {
             return Err(args.err(format!("residual needs filters == input channels ({in_dim})")));
@@ -203,7 +202,7 @@ pub fn conv_dna(b: &Builder, args: &Args, ctx: &mut BuildCtx) -> Result<Box<dyn 
         let scale = Scale::new(&b.pp("residual_scale"), filters)?;
         (Some((branch, scale)), Norm::None)
     } else {
-        (None, Norm::new(&b.pp("norm"), norm_kind, filters)?)
+        (None, Norm::new(&b.pp("norm"), args, filters)?)
     };
     let act = activation(args, "activation", Some("relu"))?;
     let pool = args.usize_or("pool_size", 1)?;
@@ -251,8 +250,12 @@ fn tower_filters(args: &Args) -> Result<Vec<usize>> {
     let mult = filters_mult(args, init, repeat)?;
     let mut filters = init;
     let mut out = Vec::with_capacity(repeat);
-    for _ in 0..repeat {
-        out.push(round_filters(filters, divisible_by));
+    for i in 0..repeat {
+        let f = round_filters(filters, divisible_by);
+        if f == 0 {
+            return Err(args.err(format!("step {i} rounds to 0 filters ({filters:.1} to a multiple of {divisible_by})")));
+        }
+        out.push(f);
         filters *= mult;
     }
     Ok(out)

@@ -70,7 +70,7 @@ pub fn dense_block(b: &Builder, args: &Args, ctx: &mut BuildCtx) -> Result<Box<d
     let out = units(args, in_dim)?;
     let norm_kind = Norm::kind(args)?;
     let dense = Dense::new(&b.pp("dense"), in_dim, out, norm_kind.is_none(), Activation::Linear)?;
-    let norm = Norm::new(&b.pp("norm"), norm_kind, out)?;
+    let norm = Norm::new(&b.pp("norm"), args, out)?;
     let residual = args.bool_or("residual", false)?;
     if residual && (flat || out != ctx.shape.ch) {
         return Err(args.err("residual needs units == input channels and no flatten"));

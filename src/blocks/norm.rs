@@ -23,11 +23,13 @@ impl Norm {
         }
     }
 
-    pub fn new(b: &Builder, kind: Option<&str>, dim: usize) -> Result<Self> {
-        Ok(match kind {
+    /// The block's `norm_type` over `dim` channels, with its `bn_momentum`.
+    pub fn new(b: &Builder, args: &Args, dim: usize) -> Result<Self> {
+        let momentum = args.f64_or("bn_momentum", 0.99)?;
+        Ok(match Self::kind(args)? {
             None => Norm::None,
             Some("layer") => Norm::Layer(LayerNorm::new(b, dim)?),
-            Some(_) => Norm::Batch(BatchNorm::new(b, dim)?),
+            Some(_) => Norm::Batch(BatchNorm::new(b, dim, momentum)?),
         })
     }
 

@@ -51,10 +51,9 @@ pub fn unet_conv(b: &Builder, args: &Args, ctx: &mut BuildCtx) -> Result<Box<dyn
         .ok_or_else(|| args.err(format!("no saved representation of length {} to join", len * 2)))?;
     let stride = args.usize_or("stride", 2)?;
     args.require("stride", stride == 2, "a stride other than 2")?;
-    let norm_kind = Norm::kind(args)?;
     let skip_ch = ctx.reprs[repr].ch;
-    let norm_up = Norm::new(&b.pp("norm_up"), norm_kind, ch)?;
-    let norm_skip = Norm::new(&b.pp("norm_skip"), norm_kind, skip_ch)?;
+    let norm_up = Norm::new(&b.pp("norm_up"), args, ch)?;
+    let norm_skip = Norm::new(&b.pp("norm_skip"), args, skip_ch)?;
     let act = activation(args, "activation", Some("relu"))?;
     let up_proj = if args.bool_or("upsample_conv", false)? {
         Some(Dense::new(&b.pp("up_proj"), ch, ch, true, Activation::Linear)?)

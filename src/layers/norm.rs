@@ -13,10 +13,13 @@ pub struct BatchNorm {
     moving_mean: Tensor,
     moving_variance: Tensor,
     eps: f64,
+    momentum: f64,
+    prefix: String,
+    train: std::sync::Arc<crate::builder::TrainCtx>,
 }
 
 impl BatchNorm {
-    pub fn new(b: &Builder, dim: usize) -> Result<Self> {
+    pub fn new(b: &Builder, dim: usize, momentum: f64) -> Result<Self> {
         let w = b.keras_layer(
             KerasClass::BatchNormalization,
             &[
@@ -32,6 +35,9 @@ impl BatchNorm {
             moving_mean: w[2].clone(),
             moving_variance: w[3].clone(),
             eps: 1e-3,
+            momentum,
+            prefix: b.prefix(),
+            train: b.train_ctx(),
         })
     }
 
@@ -41,6 +47,22 @@ impl BatchNorm {
 
     /// Normalisation followed by `act`, fused into one pass on the CPU.
     pub fn forward_act(&self, x: &Tensor, act: Activation) -> Result<Tensor> {
+        if self.train.is_training() {
+            // Batch statistics over batch and length; the moving averages are updated by
+            // the trainer after the step (Keras' momentum rule).
+            let mean = x.mean_keepdim(0)?.mean_keepdim(1)?;
+            let centred = x.broadcast_sub(&mean)?;
+            let var = centred.sqr()?.mean_keepdim(0)?.mean_keepdim(1)?;
+            let normed = centred.broadcast_div(&(&var + self.eps)?.sqrt()?)?;
+            let y = normed.broadcast_mul(&self.gamma)?.broadcast_add(&self.beta)?;
+            self.train.bn_batches.lock().expect("not poisoned").push((
+                self.prefix.clone(),
+                mean.flatten_all()?.detach(),
+                var.flatten_all()?.detach(),
+                self.momentum,
+            ));
+            return act.forward(&y);
+        }
         // Fold the statistics into one scale and shift per channel.
         let scale = (&self.gamma / (&self.moving_variance + self.eps)?.sqrt()?)?;
         let shift = (&self.beta - (&self.moving_mean * &scale)?)?;

@@ -1,0 +1,180 @@
+//! shorkie-pretrain: masked-nucleotide language-model pretraining over several genomes.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Parser;
+use shorkie::train::adam::AdamConfig;
+use shorkie::train::data::{default_split, read_genome_table, Corpus, CorpusOptions, MaskOptions};
+use shorkie::train::lm::{TrainOptions, Trainer};
+use shorkie::{Error, Params};
+
+#[derive(Parser, Debug)]
+#[command(name = "shorkie-pretrain", version, about = "Pretrain a Shorkie masked-nucleotide language model on genomes")]
+struct Cli {
+    /// Tab-separated: species name, FASTA (plain/gz/bgzip), GTF or -, species index.
+    #[arg(long)]
+    genomes: PathBuf,
+    /// Model and training parameters (baskerville params.json with a 4-base softmax head).
+    #[arg(short, long)]
+    params: PathBuf,
+    /// Run folder: checkpoint/, best.safetensors, model.safetensors, train_log.tsv, train_curves.svg.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Continue the run in -o from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// Start from these weights (same architecture).
+    #[arg(long)]
+    restore: Option<PathBuf>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Window stride (default: half the window).
+    #[arg(long)]
+    stride: Option<usize>,
+    /// Drop windows with a larger fraction of N.
+    #[arg(long, default_value_t = 0.1)]
+    max_n_frac: f64,
+    /// Validation contigs, comma-separated (default chrXI,chrXIII,chrXV as Shorkie); `none` for none.
+    #[arg(long)]
+    valid_contigs: Option<String>,
+    /// Test contigs (default chrXII,chrXIV,chrXVI); excluded from training.
+    #[arg(long)]
+    test_contigs: Option<String>,
+    /// Species channels (default: largest species index + 1; Shorkie: 165).
+    #[arg(long)]
+    num_species: Option<usize>,
+    /// Fraction of positions masked (default: params train.mask_rate, else 0.15).
+    #[arg(long)]
+    mask_rate: Option<f64>,
+    /// Loss weight of exon positions (default: params train.exon_loss_scale, else 0.1).
+    #[arg(long)]
+    exon_weight: Option<f32>,
+    /// Loss weight of soft-masked repeat positions (default: train.repeat_loss_scale, else 0.1).
+    #[arg(long)]
+    repeat_weight: Option<f32>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    steps_per_epoch: Option<usize>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    min_epochs: Option<usize>,
+    #[arg(long)]
+    patience: Option<usize>,
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    warmup_steps: Option<usize>,
+    /// Validation batches per epoch.
+    #[arg(long, default_value_t = 8)]
+    valid_batches: usize,
+    /// Stop after this many steps in total (the checkpoint keeps the exact position).
+    #[arg(long)]
+    max_steps: Option<u64>,
+    /// Use AdamW with this weight decay (0: Adam).
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    #[arg(long)]
+    threads: Option<usize>,
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn contigs(arg: &Option<String>, default: Vec<String>) -> Vec<String> {
+    match arg.as_deref() {
+        None => default,
+        Some("none") | Some("") => Vec::new(),
+        Some(s) => s.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect(),
+    }
+}
+
+fn main() {
+    shorkie::cli::default_sigpipe();
+    shorkie::cli::run_main("shorkie-pretrain", || {
+        let cli = Cli::parse();
+        shorkie::cli::set_threads(cli.threads);
+        let params = Params::from_file(&cli.params)?;
+        let train = params.train.clone().unwrap_or_else(|| serde_json::from_str("{}").expect("empty train block"));
+        let specs = read_genome_table(&cli.genomes)?;
+        let num_species = cli.num_species.unwrap_or_else(|| specs.iter().map(|s| s.species).max().unwrap_or(0) + 1);
+        let (valid_default, test_default) = default_split();
+        let seq_len = params.model.seq_length;
+        let corpus = Corpus::load(
+            &specs,
+            &CorpusOptions {
+                seq_len,
+                stride: cli.stride.unwrap_or(seq_len / 2).max(1),
+                max_n_frac: cli.max_n_frac,
+                valid_contigs: contigs(&cli.valid_contigs, valid_default),
+                test_contigs: contigs(&cli.test_contigs, test_default),
+                num_species,
+            },
+        )?;
+        if let Some(n) = params.model.num_features {
+            if n != corpus.channels() {
+                return Err(Error::Input(format!(
+                    "{}: model.num_features is {n}, the genome table gives {} channels (5 + {num_species} species)",
+                    cli.params.display(),
+                    corpus.channels()
+                )));
+            }
+        }
+        let mut err = std::io::stderr();
+        if !cli.quiet {
+            let _ = writeln!(err, "shorkie-pretrain: {}", corpus.describe());
+        }
+        let opts = TrainOptions {
+            out_dir: cli.output.clone(),
+            seed: cli.seed,
+            batch_size: cli.batch_size.or(train.batch_size).unwrap_or(8).max(1),
+            steps_per_epoch: cli.steps_per_epoch.or(train.steps_per_epoch_max).unwrap_or(100).max(1),
+            max_epochs: cli.epochs.or(train.train_epochs_max).unwrap_or(10),
+            min_epochs: cli.min_epochs.or(train.train_epochs_min).unwrap_or(1),
+            patience: cli.patience.or(train.patience).unwrap_or(5),
+            valid_batches: cli.valid_batches.max(1),
+            mask: MaskOptions {
+                rate: cli.mask_rate.or(train.mask_rate).unwrap_or(0.15),
+                exon_weight: cli.exon_weight.or(train.exon_loss_scale.map(|v| v as f32)).unwrap_or(0.1),
+                repeat_weight: cli.repeat_weight.or(train.repeat_loss_scale.map(|v| v as f32)).unwrap_or(0.1),
+                reverse_complement: true,
+            },
+            adam: AdamConfig {
+                lr: cli.lr.or(train.learning_rate).unwrap_or(1e-4),
+                beta1: train.adam_beta1.unwrap_or(0.9),
+                beta2: train.adam_beta2.unwrap_or(0.999),
+                eps: 1e-7,
+                weight_decay: cli.weight_decay,
+                warmup_steps: cli.warmup_steps.or(train.warmup_steps).unwrap_or(0),
+                clip_norm: train.global_clipnorm.unwrap_or(0.0),
+            },
+            progress: !cli.quiet && shorkie::cli::stderr_is_tty(),
+            max_steps: cli.max_steps,
+        };
+        if !(0.0..1.0).contains(&opts.mask.rate) || opts.mask.rate == 0.0 {
+            return Err(Error::Input(format!("--mask-rate {} must be in (0, 1)", opts.mask.rate)));
+        }
+        let mut trainer = Trainer::new(&params, corpus, opts, cli.resume, cli.restore.as_deref())?;
+        let logs = trainer.run()?;
+        // The best weights by validation loss (or the last ones without validation).
+        let best = cli.output.join("best.safetensors");
+        let final_path = cli.output.join("model.safetensors");
+        if best.exists() {
+            std::fs::copy(&best, &final_path).map_err(|e| Error::io(&final_path, e))?;
+        } else {
+            trainer.save_weights(&final_path)?;
+        }
+        std::fs::copy(&cli.params, cli.output.join("params.json")).map_err(|e| Error::io(cli.output.join("params.json"), e))?;
+        if !cli.quiet {
+            for l in &logs {
+                let _ = writeln!(
+                    err,
+                    "epoch {:>3} step {:>6}  train {:.4}  valid {:.4}  acc {:.4}  {:.0} tokens/s",
+                    l.epoch, l.step, l.train_loss, l.valid_loss, l.valid_accuracy, l.tokens_per_s
+                );
+            }
+        }
+        Ok(())
+    })
+}

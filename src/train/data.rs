@@ -1,0 +1,307 @@
+//! Masked-language-model training data: genomes from a table, windows split by held-out
+//! chromosomes, and BERT-style masked batches in Shorkie's input layout.
+
+use std::collections::HashSet;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+
+use super::rng::Rng;
+use crate::error::{Error, Result};
+use crate::gtf::GeneIndex;
+
+/// One row of `genomes.tsv`: species name, FASTA, optional GTF, species index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenomeSpec {
+    pub name: String,
+    pub fasta: PathBuf,
+    pub gtf: Option<PathBuf>,
+    pub species: usize,
+}
+
+/// Reads `genomes.tsv` (tab-separated: name, fasta, gtf or `-`, species index; an optional
+/// header line starting with `name` or `#`). Relative paths are taken from the table's folder.
+pub fn read_genome_table(path: &Path) -> Result<Vec<GenomeSpec>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let resolve = |p: &str| {
+        let p = PathBuf::from(p);
+        if p.is_absolute() { p } else { base.join(p) }
+    };
+    let mut out = Vec::new();
+    let mut names = HashSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end();
+        if line.is_empty() || line.starts_with('#') || (i == 0 && line.starts_with("name")) {
+            continue;
+        }
+        let bad = |what: String| Error::Input(format!("{}: line {}: {what}", path.display(), i + 1));
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() != 4 {
+            return Err(bad(format!("expected 4 tab-separated columns (name, fasta, gtf or -, species index), got {}", f.len())));
+        }
+        let species = f[3].trim().parse::<usize>().map_err(|_| bad(format!("bad species index \"{}\"", f[3])))?;
+        if !names.insert(f[0].to_string()) {
+            return Err(bad(format!("species {} listed twice", f[0])));
+        }
+        let gtf = match f[2].trim() {
+            "" | "-" | "." => None,
+            g => Some(resolve(g)),
+        };
+        out.push(GenomeSpec { name: f[0].to_string(), fasta: resolve(f[1]), gtf, species });
+    }
+    if out.is_empty() {
+        return Err(Error::Input(format!("{}: no genomes listed", path.display())));
+    }
+    Ok(out)
+}
+
+pub struct Contig {
+    pub name: String,
+    /// As in the FASTA: lowercase marks soft-masked repeats.
+    pub seq: Vec<u8>,
+    pub exon: Vec<bool>,
+}
+
+pub struct Genome {
+    pub spec: GenomeSpec,
+    pub contigs: Vec<Contig>,
+}
+
+/// Reads a FASTA (plain, gzip or bgzip): (name, first word of the description, sequence).
+fn read_fasta(path: &Path) -> Result<Vec<(String, Option<String>, Vec<u8>)>> {
+    if !path.exists() {
+        return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+    }
+    let reader = rust_htslib::bgzf::Reader::from_path(path)
+        .map_err(|e| Error::Input(format!("{}: cannot open FASTA ({e})", path.display())))?;
+    let mut out: Vec<(String, Option<String>, Vec<u8>)> = Vec::new();
+    for (i, line) in std::io::BufReader::new(reader).lines().enumerate() {
+        let line = line.map_err(|e| Error::Input(format!("{}: line {}: {e}", path.display(), i + 1)))?;
+        if let Some(header) = line.strip_prefix('>') {
+            let mut words = header.split_whitespace();
+            let name = words.next().unwrap_or("").to_string();
+            if name.is_empty() {
+                return Err(Error::Input(format!("{}: line {}: sequence without a name", path.display(), i + 1)));
+            }
+            out.push((name, words.next().map(String::from), Vec::new()));
+        } else {
+            let Some(last) = out.last_mut() else {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                return Err(Error::Input(format!("{}: line {}: sequence before the first '>' header", path.display(), i + 1)));
+            };
+            last.2.extend(line.trim().bytes());
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Input(format!("{}: no sequences in the FASTA", path.display())));
+    }
+    Ok(out)
+}
+
+/// A training example: `seq_len` bases of one contig.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub genome: usize,
+    pub contig: usize,
+    pub start: usize,
+}
+
+pub struct CorpusOptions {
+    pub seq_len: usize,
+    pub stride: usize,
+    pub max_n_frac: f64,
+    pub valid_contigs: Vec<String>,
+    pub test_contigs: Vec<String>,
+    /// Species channels; must exceed every species index in the table.
+    pub num_species: usize,
+}
+
+pub struct Corpus {
+    pub genomes: Vec<Genome>,
+    pub train: Vec<Window>,
+    pub valid: Vec<Window>,
+    pub test: Vec<Window>,
+    pub seq_len: usize,
+    pub num_species: usize,
+}
+
+/// How batches are masked.
+#[derive(Debug, Clone)]
+pub struct MaskOptions {
+    pub rate: f64,
+    pub exon_weight: f32,
+    pub repeat_weight: f32,
+    pub reverse_complement: bool,
+}
+
+/// Inputs `[B, L, 5 + species]`, targets `[B, L]` (base index), and loss weights `[B, L]`
+/// (0 where not masked).
+pub struct Batch {
+    pub x: Tensor,
+    pub targets: Tensor,
+    pub weights: Tensor,
+    pub masked: usize,
+}
+
+fn base(b: u8) -> Option<u8> {
+    match b.to_ascii_uppercase() {
+        b'A' => Some(0),
+        b'C' => Some(1),
+        b'G' => Some(2),
+        b'T' => Some(3),
+        _ => None,
+    }
+}
+
+impl Corpus {
+    pub fn load(specs: &[GenomeSpec], opts: &CorpusOptions) -> Result<Self> {
+        if let Some(s) = specs.iter().find(|s| s.species >= opts.num_species) {
+            return Err(Error::Input(format!(
+                "species {} has index {}, but the model has {} species channels",
+                s.name, s.species, opts.num_species
+            )));
+        }
+        let valid: HashSet<&str> = opts.valid_contigs.iter().map(String::as_str).collect();
+        let test: HashSet<&str> = opts.test_contigs.iter().map(String::as_str).collect();
+        let mut genomes = Vec::new();
+        let (mut train_w, mut valid_w, mut test_w) = (Vec::new(), Vec::new(), Vec::new());
+        let mut longest = 0;
+        for (gi, spec) in specs.iter().enumerate() {
+            let records = read_fasta(&spec.fasta)?;
+            let genes = match &spec.gtf {
+                Some(g) => Some(GeneIndex::from_path(g)?),
+                None => None,
+            };
+            let mut contigs = Vec::new();
+            for (ci, (name, accession, seq)) in records.into_iter().enumerate() {
+                let mut exon = vec![false; seq.len()];
+                if let Some(genes) = &genes {
+                    // GTF contigs match the FASTA name or its RefSeq accession (first word
+                    // of the description).
+                    let list = genes.by_contig.get(&name).or_else(|| accession.as_ref().and_then(|a| genes.by_contig.get(a)));
+                    for g in list.into_iter().flatten() {
+                        for &(s, e) in &g.exons {
+                            let (s, e) = (s.max(0) as usize, (e.max(0) as usize).min(seq.len()));
+                            if s < e {
+                                exon[s..e].fill(true);
+                            }
+                        }
+                    }
+                }
+                longest = longest.max(seq.len());
+                let split = if valid.contains(name.as_str()) {
+                    &mut valid_w
+                } else if test.contains(name.as_str()) {
+                    &mut test_w
+                } else {
+                    &mut train_w
+                };
+                let mut start = 0;
+                while start + opts.seq_len <= seq.len() {
+                    let n = seq[start..start + opts.seq_len].iter().filter(|b| base(**b).is_none()).count();
+                    if (n as f64) <= opts.max_n_frac * opts.seq_len as f64 {
+                        split.push(Window { genome: gi, contig: ci, start });
+                    }
+                    start += opts.stride.max(1);
+                }
+                contigs.push(Contig { name, seq, exon });
+            }
+            genomes.push(Genome { spec: spec.clone(), contigs });
+        }
+        if longest < opts.seq_len {
+            return Err(Error::Input(format!(
+                "the window ({} bp) is longer than every contig (longest {longest} bp)",
+                opts.seq_len
+            )));
+        }
+        if train_w.is_empty() {
+            return Err(Error::Input("no training windows: every contig is held out or too full of N".into()));
+        }
+        Ok(Corpus { genomes, train: train_w, valid: valid_w, test: test_w, seq_len: opts.seq_len, num_species: opts.num_species })
+    }
+
+    pub fn channels(&self) -> usize {
+        5 + self.num_species
+    }
+
+    /// Counts of contigs and bases per split, for logs.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} genomes, {} train / {} valid / {} test windows of {} bp",
+            self.genomes.len(),
+            self.train.len(),
+            self.valid.len(),
+            self.test.len(),
+            self.seq_len
+        )
+    }
+
+    /// A masked batch of `windows`, with all randomness from `rng`.
+    pub fn batch(&self, windows: &[Window], rng: &mut Rng, mask: &MaskOptions, device: &Device) -> Result<Batch> {
+        let (l, c) = (self.seq_len, self.channels());
+        let n = windows.len();
+        let mut x = vec![0f32; n * l * c];
+        let mut targets = vec![0u32; n * l];
+        let mut weights = vec![0f32; n * l];
+        let mut masked = 0;
+        for (k, w) in windows.iter().enumerate() {
+            let g = &self.genomes[w.genome];
+            let contig = &g.contigs[w.contig];
+            let rc = mask.reverse_complement && rng.uniform() < 0.5;
+            for i in 0..l {
+                let src = if rc { w.start + l - 1 - i } else { w.start + i };
+                let raw = contig.seq[src];
+                let b = base(raw).map(|b| if rc { 3 - b } else { b });
+                let row = &mut x[(k * l + i) * c..(k * l + i + 1) * c];
+                row[5 + g.spec.species] = 1.0;
+                let selected = b.is_some() && rng.uniform() < mask.rate;
+                let b_in = if selected {
+                    let r = rng.uniform();
+                    let t = b.expect("selected bases are ACGT");
+                    targets[k * l + i] = t as u32;
+                    let mut wt = 1.0;
+                    if contig.exon[src] {
+                        wt *= mask.exon_weight;
+                    }
+                    if raw.is_ascii_lowercase() {
+                        wt *= mask.repeat_weight;
+                    }
+                    weights[k * l + i] = wt;
+                    masked += 1;
+                    if r < 0.8 {
+                        row[4] = 1.0;
+                        None
+                    } else if r < 0.9 {
+                        Some(rng.below(4) as u8)
+                    } else {
+                        Some(t)
+                    }
+                } else {
+                    b
+                };
+                if let Some(bi) = b_in {
+                    row[bi as usize] = 1.0;
+                }
+            }
+        }
+        Ok(Batch {
+            x: Tensor::from_vec(x, (n, l, c), device)?,
+            targets: Tensor::from_vec(targets, (n, l), device)?,
+            weights: Tensor::from_vec(weights, (n, l), device)?,
+            masked,
+        })
+    }
+}
+
+/// Default held-out chromosomes, as Shorkie: validation chrXI, chrXIII, chrXV; test
+/// chrXII, chrXIV, chrXVI.
+pub fn default_split() -> (Vec<String>, Vec<String>) {
+    (
+        vec!["chrXI".into(), "chrXIII".into(), "chrXV".into()],
+        vec!["chrXII".into(), "chrXIV".into(), "chrXVI".into()],
+    )
+}
