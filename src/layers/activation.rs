@@ -59,7 +59,17 @@ impl Activation {
                 let tail = (x.abs()?.neg()?.exp()? + 1.0)?.log()?;
                 (pos + tail)?
             }
-            Activation::Softmax => candle_nn::ops::softmax_last_dim(x)?,
+            Activation::Softmax => softmax(x)?,
         })
+    }
+}
+
+/// Softmax over the last axis: candle's fused kernel for inference, the composed (and
+/// differentiable) form while gradients are tracked.
+pub fn softmax(x: &Tensor) -> Result<Tensor> {
+    if x.track_op() {
+        Ok(candle_nn::ops::softmax(x, candle_core::D::Minus1)?)
+    } else {
+        Ok(candle_nn::ops::softmax_last_dim(x)?)
     }
 }

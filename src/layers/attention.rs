@@ -104,7 +104,7 @@ impl MultiheadAttention {
             (content + relative)?
         };
 
-        let weights = candle_nn::ops::softmax_last_dim(&logits)?;
+        let weights = crate::layers::activation::softmax(&logits)?;
         let out = weights.matmul(&v)?; // [B, H, T, V]
         let out = out.transpose(1, 2)?.reshape((batch, len, self.heads * self.value_size))?;
         linear(&out, &self.embedding, Some(&self.embedding_bias))

@@ -43,7 +43,8 @@ pub struct TrainOptions {
 pub struct TrainState {
     pub epoch: usize,
     pub step: u64,
-    pub best_valid: f64,
+    /// Best validation loss so far (None before the first validation).
+    pub best_valid: Option<f64>,
     pub bad_epochs: usize,
     pub finished: bool,
 }
@@ -190,7 +191,7 @@ impl Trainer {
             adam,
             corpus,
             opts,
-            state: TrainState { epoch: 0, step: 0, best_valid: f64::INFINITY, bad_epochs: 0, finished: false },
+            state: TrainState { epoch: 0, step: 0, best_valid: None, bad_epochs: 0, finished: false },
             device,
             valid_set,
         };
@@ -380,9 +381,9 @@ impl Trainer {
                 seconds,
                 tokens_per_s: (self.state.step - epoch_start_step) as f64 * tokens_per_step / seconds.max(1e-9),
             };
-            let improved = valid_loss.is_finite() && valid_loss < self.state.best_valid;
+            let improved = valid_loss.is_finite() && self.state.best_valid.is_none_or(|b| valid_loss < b);
             if improved {
-                self.state.best_valid = valid_loss;
+                self.state.best_valid = Some(valid_loss);
                 self.state.bad_epochs = 0;
                 save_varmap(&self.varmap, self.corpus.channels(), &self.opts.out_dir.join("best.safetensors"))?;
             } else {
@@ -423,4 +424,41 @@ impl TrainOptions {
             clip_norm: self.adam.clip_norm,
         }
     }
+}
+
+/// Masked-token evaluation of `model` on `windows` (no reverse complement): mean
+/// cross-entropy (nats) and accuracy, unweighted, and the (window, position, base)
+/// triples evaluated, so a baseline can be scored on exactly the same tokens.
+pub fn masked_eval(
+    model: &SeqNN,
+    corpus: &Corpus,
+    windows: &[Window],
+    batch_size: usize,
+    mask: &MaskOptions,
+    seed: u64,
+) -> Result<(f64, f64, Vec<(usize, usize, usize)>)> {
+    let mask = MaskOptions { reverse_complement: false, exon_weight: 1.0, repeat_weight: 1.0, ..mask.clone() };
+    let (mut ce, mut correct, mut n) = (0f64, 0usize, 0usize);
+    let mut tokens = Vec::new();
+    for (i, chunk) in windows.chunks(batch_size.max(1)).enumerate() {
+        let mut rng = Rng::derive(seed, i as u64, STREAM_VALID);
+        let batch = corpus.batch(chunk, &mut rng, &mask, &Device::Cpu)?;
+        let probs: Vec<Vec<Vec<f32>>> = model.forward(&batch.x)?.to_vec3()?;
+        let t: Vec<Vec<u32>> = batch.targets.to_vec2()?;
+        let w: Vec<Vec<f32>> = batch.weights.to_vec2()?;
+        for b in 0..t.len() {
+            for p in 0..t[b].len() {
+                if w[b][p] > 0.0 {
+                    let target = t[b][p] as usize;
+                    let row = &probs[b][p];
+                    ce -= (row[target].max(1e-7) as f64).ln();
+                    let best = (0..4).fold(0, |a, k| if row[k] > row[a] { k } else { a });
+                    correct += (best == target) as usize;
+                    n += 1;
+                    tokens.push((i * batch_size.max(1) + b, p, target));
+                }
+            }
+        }
+    }
+    Ok((ce / n.max(1) as f64, correct as f64 / n.max(1) as f64, tokens))
 }

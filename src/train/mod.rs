@@ -2,6 +2,7 @@
 
 pub mod adam;
 pub mod data;
+pub mod kmer;
 pub mod lm;
 pub mod plot;
 pub mod rng;
