@@ -8,6 +8,7 @@ pub mod blocks;
 pub mod cli;
 pub mod builder;
 pub mod config;
+pub mod default_model;
 pub mod convert;
 pub mod device;
 pub mod ensemble;

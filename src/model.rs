@@ -101,12 +101,17 @@ impl SeqNN {
 
     /// Loads our safetensors weights; every tensor must belong to the architecture.
     pub fn load(params: &Params, weights: &Path, device: &Device) -> Result<Self> {
-        let wpath = weights.display().to_string();
         let bytes = std::fs::read(weights).map_err(|e| Error::io(weights, e))?;
+        Self::load_bytes(params, &bytes, device, &weights.display().to_string())
+    }
+
+    /// Loads safetensors bytes (a file's contents, or an embedded model).
+    pub fn load_bytes(params: &Params, bytes: &[u8], device: &Device, origin: &str) -> Result<Self> {
+        let wpath = origin.to_string();
         let werr = |msg: String| Error::Weights { path: wpath.clone(), msg };
-        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+        let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)
             .map_err(|e| werr(format!("not a safetensors file: {e}")))?;
-        let tensors = candle_core::safetensors::load_buffer(&bytes, device)
+        let tensors = candle_core::safetensors::load_buffer(bytes, device)
             .map_err(|e| werr(format!("cannot read tensors: {e}")))?;
         let in_channels = match meta.metadata().as_ref().and_then(|m| m.get(META_INPUT_CHANNELS)) {
             Some(v) => v.parse::<usize>().map_err(|_| werr(format!("bad {META_INPUT_CHANNELS} \"{v}\"")))?,

@@ -615,3 +615,19 @@ fn rescoring_replaces_earlier_scores_and_bcf_needs_declared_contigs() {
     assert_eq!(got["x"].0.len(), 1);
     run_err(&["--tracks", "0", "-O", "b", "-"], Some(vcf.as_bytes()), &["<stdin>: record 1", "contig chrI is not declared", "-O v"]);
 }
+
+#[test]
+fn embedded_default_model_scores_without_model_flags() {
+    let out = score_cmd(&["-f", data("chrI.fa.gz").to_str().unwrap(), "-q", data("demo.vcf").to_str().unwrap()], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("embedded default LM"), "provenance names the default model");
+    let got = parse_vcf(&text);
+    let v = values(&got["snv1"].0[0]);
+    assert_eq!(v.len(), 1, "one LLR per ALT");
+    assert!(v[0].is_finite());
+    assert!(got["del1"].1[0].ends_with("|lm_needs_snv"));
+    // --params without --model is refused: the default model brings its own.
+    let out = score_cmd(&["-f", data("chrI.fa.gz").to_str().unwrap(), "-p", data("small_lm/params.json").to_str().unwrap(), data("demo.vcf").to_str().unwrap()], None);
+    assert_one_line_error(&out, &["--params needs --model"]);
+}

@@ -55,12 +55,13 @@ struct Cli {
     /// VCF, VCF.gz or BCF; `-` for standard input.
     #[arg(default_value = "-")]
     input: String,
-    /// Model weights (safetensors from shorkie-convert); repeat for fold ensembles.
-    #[arg(short, long = "model", required = true)]
+    /// Model weights (safetensors from shorkie-convert or shorkie-pretrain); repeat for
+    /// fold ensembles. Without --model, the embedded default language model is used.
+    #[arg(short, long = "model")]
     models: Vec<PathBuf>,
-    /// The models' params.json.
+    /// The models' params.json (required with --model).
     #[arg(short, long)]
-    params: PathBuf,
+    params: Option<PathBuf>,
     /// Targets sheet (track names, groups, strand pairs, output transforms).
     #[arg(short, long)]
     targets: Option<PathBuf>,
@@ -155,12 +156,22 @@ fn main() {
         shorkie::cli::set_threads(cli.threads);
         let command = std::env::args().collect::<Vec<_>>().join(" ");
         let device = parse_device(&cli.device)?;
-        let params = Params::from_file(&cli.params)?;
-        let models = cli
-            .models
-            .iter()
-            .map(|m| SeqNN::load(&params, m, &device))
-            .collect::<shorkie::Result<Vec<_>>>()?;
+        let (params, models, default_species) = if cli.models.is_empty() {
+            if cli.params.is_some() {
+                return Err(Error::Input("--params needs --model (the default model brings its own)".into()));
+            }
+            let (params, model) = shorkie::default_model::load(&device)?;
+            (params, vec![model], Some(shorkie::default_model::DEFAULT_SPECIES_INDEX))
+        } else {
+            let path = cli.params.as_ref().ok_or_else(|| Error::Input("--model needs --params".into()))?;
+            let params = Params::from_file(path)?;
+            let models = cli
+                .models
+                .iter()
+                .map(|m| SeqNN::load(&params, m, &device))
+                .collect::<shorkie::Result<Vec<_>>>()?;
+            (params, models, None)
+        };
         let head = &models[0].heads()[0];
         let looks_lm = head.shape.ch == 4 && head.shape.len == params.model.seq_length;
         let lm = match cli.mode {
@@ -212,7 +223,7 @@ fn main() {
             }
         };
         let strand_pair = targets.as_ref().map(|t| t.strand_pairs());
-        let layout = InputLayout::new(models[0].in_channels, cli.species_index)?;
+        let layout = InputLayout::new(models[0].in_channels, cli.species_index.or(default_species))?;
         let fasta = Fasta::open(&cli.fasta)?;
         let aliases = match &cli.contig_alias {
             Some(p) => ContigResolver::read_aliases(p)?,
@@ -259,7 +270,11 @@ fn main() {
             cli.shifts,
             if cli.rc { "on" } else { "off" }
         );
-        let model_names: Vec<String> = cli.models.iter().map(|m| m.display().to_string()).collect();
+        let model_names: Vec<String> = if cli.models.is_empty() {
+            vec![format!("embedded default LM (shorkie {})", env!("CARGO_PKG_VERSION"))]
+        } else {
+            cli.models.iter().map(|m| m.display().to_string()).collect()
+        };
         let predictor = Predictor::new(
             models,
             layout,

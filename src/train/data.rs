@@ -69,14 +69,22 @@ pub struct Genome {
     pub contigs: Vec<Contig>,
 }
 
-/// Reads a FASTA (plain, gzip or bgzip): (name, first word of the description, sequence).
-fn read_fasta(path: &Path) -> Result<Vec<(String, Option<String>, Vec<u8>)>> {
+/// One FASTA record: its name, the first word of its description (often an accession),
+/// and its bases as written.
+struct FastaRecord {
+    name: String,
+    accession: Option<String>,
+    seq: Vec<u8>,
+}
+
+/// Reads a FASTA (plain, gzip or bgzip).
+fn read_fasta(path: &Path) -> Result<Vec<FastaRecord>> {
     if !path.exists() {
         return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
     }
     let reader = rust_htslib::bgzf::Reader::from_path(path)
         .map_err(|e| Error::Input(format!("{}: cannot open FASTA ({e})", path.display())))?;
-    let mut out: Vec<(String, Option<String>, Vec<u8>)> = Vec::new();
+    let mut out: Vec<FastaRecord> = Vec::new();
     for (i, line) in std::io::BufReader::new(reader).lines().enumerate() {
         let line = line.map_err(|e| Error::Input(format!("{}: line {}: {e}", path.display(), i + 1)))?;
         if let Some(header) = line.strip_prefix('>') {
@@ -85,7 +93,7 @@ fn read_fasta(path: &Path) -> Result<Vec<(String, Option<String>, Vec<u8>)>> {
             if name.is_empty() {
                 return Err(Error::Input(format!("{}: line {}: sequence without a name", path.display(), i + 1)));
             }
-            out.push((name, words.next().map(String::from), Vec::new()));
+            out.push(FastaRecord { name, accession: words.next().map(String::from), seq: Vec::new() });
         } else {
             let Some(last) = out.last_mut() else {
                 if line.trim().is_empty() {
@@ -93,7 +101,7 @@ fn read_fasta(path: &Path) -> Result<Vec<(String, Option<String>, Vec<u8>)>> {
                 }
                 return Err(Error::Input(format!("{}: line {}: sequence before the first '>' header", path.display(), i + 1)));
             };
-            last.2.extend(line.trim().bytes());
+            last.seq.extend(line.trim().bytes());
         }
     }
     if out.is_empty() {
@@ -177,7 +185,7 @@ impl Corpus {
                 None => None,
             };
             let mut contigs = Vec::new();
-            for (ci, (name, accession, seq)) in records.into_iter().enumerate() {
+            for (ci, FastaRecord { name, accession, seq }) in records.into_iter().enumerate() {
                 let mut exon = vec![false; seq.len()];
                 if let Some(genes) = &genes {
                     // GTF contigs match the FASTA name or its RefSeq accession (first word

@@ -426,9 +426,17 @@ impl TrainOptions {
     }
 }
 
-/// Masked-token evaluation of `model` on `windows` (no reverse complement): mean
-/// cross-entropy (nats) and accuracy, unweighted, and the (window, position, base)
-/// triples evaluated, so a baseline can be scored on exactly the same tokens.
+/// Result of a masked-token evaluation.
+pub struct MaskedEval {
+    /// Mean cross-entropy in nats, unweighted.
+    pub cross_entropy: f64,
+    pub accuracy: f64,
+    /// (window index, position, true base) of every token scored.
+    pub tokens: Vec<(usize, usize, usize)>,
+}
+
+/// Masked-token evaluation of `model` on `windows` (no reverse complement), keeping the
+/// tokens so a baseline can be scored on exactly the same ones.
 pub fn masked_eval(
     model: &SeqNN,
     corpus: &Corpus,
@@ -436,7 +444,7 @@ pub fn masked_eval(
     batch_size: usize,
     mask: &MaskOptions,
     seed: u64,
-) -> Result<(f64, f64, Vec<(usize, usize, usize)>)> {
+) -> Result<MaskedEval> {
     let mask = MaskOptions { reverse_complement: false, exon_weight: 1.0, repeat_weight: 1.0, ..mask.clone() };
     let (mut ce, mut correct, mut n) = (0f64, 0usize, 0usize);
     let mut tokens = Vec::new();
@@ -460,5 +468,5 @@ pub fn masked_eval(
             }
         }
     }
-    Ok((ce / n.max(1) as f64, correct as f64 / n.max(1) as f64, tokens))
+    Ok(MaskedEval { cross_entropy: ce / n.max(1) as f64, accuracy: correct as f64 / n.max(1) as f64, tokens })
 }
