@@ -11,6 +11,7 @@ pub mod config;
 pub mod default_model;
 pub mod convert;
 pub mod device;
+pub mod dna;
 pub mod ensemble;
 pub mod error;
 pub mod fasta;

@@ -63,12 +63,8 @@ impl InputLayout {
                     row[4] = 1.0;
                 }
             } else {
-                match b.to_ascii_uppercase() {
-                    b'A' => row[0] = 1.0,
-                    b'C' => row[1] = 1.0,
-                    b'G' => row[2] = 1.0,
-                    b'T' => row[3] = 1.0,
-                    _ => {}
+                if let Some(k) = base_index(*b) {
+                    row[k] = 1.0;
                 }
             }
             if let Some(s) = self.species {
@@ -78,16 +74,7 @@ impl InputLayout {
     }
 }
 
-/// Base index 0..4 for A, C, G, T.
-pub fn base_index(b: u8) -> Option<usize> {
-    match b.to_ascii_uppercase() {
-        b'A' => Some(0),
-        b'C' => Some(1),
-        b'G' => Some(2),
-        b'T' => Some(3),
-        _ => None,
-    }
-}
+pub use crate::dna::base_index;
 
 #[cfg(test)]
 mod tests {

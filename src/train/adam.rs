@@ -45,8 +45,9 @@ impl Adam {
         let mut sq = 0f64;
         let mut gs = Vec::with_capacity(self.params.len());
         for (_, p) in &self.params {
+            // Detached: optimizer state must not keep the step's graph alive.
             let g = match grads.get(p.as_tensor()) {
-                Some(g) => g.clone(),
+                Some(g) => g.detach(),
                 None => p.zeros_like()?,
             };
             sq += g.sqr()?.sum_all()?.to_scalar::<f32>()? as f64;
@@ -62,15 +63,15 @@ impl Adam {
         let c2 = 1.0 - b2.powi(t);
         for (i, (_, p)) in self.params.iter().enumerate() {
             let g = (&gs[i] * scale)?;
-            self.m[i] = ((&self.m[i] * b1)? + (&g * (1.0 - b1))?)?;
-            self.v[i] = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?;
+            self.m[i] = ((&self.m[i] * b1)? + (&g * (1.0 - b1))?)?.detach();
+            self.v[i] = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?.detach();
             let mhat = (&self.m[i] / c1)?;
             let vhat = (&self.v[i] / c2)?;
             let mut update = (mhat / (vhat.sqrt()? + self.config.eps)?)?;
             if self.config.weight_decay > 0.0 {
                 update = (update + (p.as_tensor() * self.config.weight_decay)?)?;
             }
-            p.set(&(p.as_tensor() - (update * lr)?)?)?;
+            p.set(&(p.as_tensor() - (update * lr)?)?.detach())?;
         }
         Ok(norm)
     }

@@ -156,13 +156,7 @@ pub struct Batch {
 }
 
 fn base(b: u8) -> Option<u8> {
-    match b.to_ascii_uppercase() {
-        b'A' => Some(0),
-        b'C' => Some(1),
-        b'G' => Some(2),
-        b'T' => Some(3),
-        _ => None,
-    }
+    crate::dna::base_index(b).map(|k| k as u8)
 }
 
 impl Corpus {

@@ -3,15 +3,7 @@
 
 use super::data::{Corpus, Window};
 
-fn code(b: u8) -> Option<usize> {
-    match b.to_ascii_uppercase() {
-        b'A' => Some(0),
-        b'C' => Some(1),
-        b'G' => Some(2),
-        b'T' => Some(3),
-        _ => None,
-    }
-}
+use crate::dna::base_index as code;
 
 pub struct KmerModel {
     pub k: usize,

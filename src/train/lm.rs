@@ -262,7 +262,7 @@ impl Trainer {
         for (prefix, mean, var, m) in self.model.take_bn_batches() {
             for (suffix, batch_stat) in [("moving_mean", mean), ("moving_variance", var)] {
                 if let Some(v) = data.get(&format!("{prefix}.{suffix}")) {
-                    v.set(&((v.as_tensor() * m)? + (batch_stat * (1.0 - m))?)?)?;
+                    v.set(&((v.as_tensor() * m)? + (batch_stat * (1.0 - m))?)?.detach())?;
                 }
             }
         }
