@@ -631,3 +631,65 @@ fn embedded_default_model_scores_without_model_flags() {
     let out = score_cmd(&["-f", data("chrI.fa.gz").to_str().unwrap(), "-p", data("small_lm/params.json").to_str().unwrap(), data("demo.vcf").to_str().unwrap()], None);
     assert_one_line_error(&out, &["--params needs --model"]);
 }
+
+#[test]
+fn a_killed_run_resumes_to_the_uninterrupted_output() {
+    // 250 SNVs along chrI, long enough to kill mid-way.
+    let seq = fetch(0, 200_000);
+    let mut vcf = String::from(HEADER);
+    let comp = |b: u8| match b {
+        b'A' => 'C',
+        b'C' => 'G',
+        b'G' => 'T',
+        _ => 'A',
+    };
+    let mut n = 0;
+    let mut pos = 3000usize;
+    while n < 250 {
+        let b = seq[pos - 1];
+        if b"ACGT".contains(&b) {
+            vcf.push_str(&format!("chrI\t{pos}\tk{n}\t{}\t{}\t.\t.\t.\n", b as char, comp(b)));
+            n += 1;
+        }
+        pos += 397;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("many.vcf");
+    std::fs::write(&input, &vcf).unwrap();
+    let model = small_model();
+    let mut args = base_args(model.to_str().unwrap());
+    args.extend(["--tracks".to_string(), "0".to_string(), "--batch-size".to_string(), "2".to_string()]);
+    let full = tmp.path().join("full.vcf");
+    let mut a = args.clone();
+    a.extend(["-o".to_string(), full.display().to_string(), input.display().to_string()]);
+    let out = score_cmd(&a.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let killed = tmp.path().join("killed.vcf");
+    let partial = tmp.path().join("killed.vcf.partial");
+    let mut a = args.clone();
+    a.extend(["-o".to_string(), killed.display().to_string(), input.display().to_string()]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shorkie-score")).args(&a).spawn().unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        let records = std::fs::read_to_string(&partial).map(|t| t.lines().filter(|l| !l.starts_with('#')).count()).unwrap_or(0);
+        if records >= 20 || start.elapsed().as_secs() > 60 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the run was killed mid-way");
+    assert!(!killed.exists() && partial.exists());
+    let kept = std::fs::read_to_string(&partial).unwrap().lines().filter(|l| !l.starts_with('#')).count();
+    assert!(kept > 0 && kept < 250, "killed after {kept} records");
+    let mut a = args.clone();
+    a.extend(["-o".to_string(), killed.display().to_string(), "--resume".to_string(), input.display().to_string()]);
+    let out = score_cmd(&a.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let strip = |p: &std::path::Path| {
+        std::fs::read_to_string(p).unwrap().lines().filter(|l| !l.starts_with("##shorkie_scoreCommand")).collect::<Vec<_>>().join("\n")
+    };
+    assert_eq!(strip(&killed), strip(&full));
+}
