@@ -11,7 +11,7 @@ use crate::builder::KerasClass;
 use crate::config::Params;
 use crate::error::{Error, Result};
 use crate::keras_h5::KerasModel;
-use crate::model::{SeqNN, META_INPUT_CHANNELS};
+use crate::model::{save_model_tensors, SeqNN};
 
 /// Layer classes that carry no weights in a SeqNN and are skipped.
 const WEIGHTLESS: &[&str] = &[
@@ -156,10 +156,7 @@ pub fn convert(keras: &KerasModel, params: &Params) -> Result<Converted> {
 
 /// Writes weights as safetensors, through a temporary file renamed into place.
 pub fn save_safetensors(converted: &Converted, path: &Path) -> Result<()> {
-    let mut meta = HashMap::new();
-    meta.insert(META_INPUT_CHANNELS.to_string(), converted.in_channels.to_string());
-    meta.insert("shorkie.format".to_string(), "shorkie-seqnn-v1".to_string());
-    crate::io::save_tensors(&converted.tensors, meta, path)
+    save_model_tensors(&converted.tensors, converted.in_channels, path)
 }
 
 #[cfg(test)]

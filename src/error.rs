@@ -48,8 +48,11 @@ impl Error {
 
     /// The message on one line: nested sources and candle's backtraces folded away.
     pub fn one_line(&self) -> String {
-        let full = self.to_string();
-        let first = full.lines().next().unwrap_or("").trim_end().to_string();
-        first
+        first_line(&self.to_string())
     }
+}
+
+/// The first line of a message (nested sources and backtraces dropped).
+pub fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim_end().to_string()
 }

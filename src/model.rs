@@ -17,6 +17,14 @@ use crate::layers::Activation;
 /// Metadata key in our safetensors files holding the model's input channels.
 pub const META_INPUT_CHANNELS: &str = "shorkie.input_channels";
 
+/// Writes model weights as our safetensors (input channels in the metadata), atomically.
+pub fn save_model_tensors(tensors: &HashMap<String, Tensor>, in_channels: usize, path: &Path) -> Result<()> {
+    let mut meta = HashMap::new();
+    meta.insert(META_INPUT_CHANNELS.to_string(), in_channels.to_string());
+    meta.insert("shorkie.format".to_string(), "shorkie-seqnn-v1".to_string());
+    crate::io::save_tensors(tensors, meta, path)
+}
+
 pub struct Head {
     pub key: String,
     blocks: Vec<(String, Box<dyn Block>)>,
@@ -135,7 +143,7 @@ impl SeqNN {
         let model = Self::new(params, in_channels, vb).map_err(|e| match e {
             Error::Candle(c) => Error::Weights {
                 path: origin.to_string(),
-                msg: format!("does not fit {}: {}", params.source, one_line(&c.to_string())),
+                msg: format!("does not fit {}: {}", params.source, crate::error::first_line(&c.to_string())),
             },
             other => other,
         })?;
@@ -272,8 +280,4 @@ impl SeqNN {
         }
         Ok(x)
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.lines().next().unwrap_or("").to_string()
 }

@@ -22,10 +22,6 @@ impl Args {
         self.values.get(key)
     }
 
-    pub fn is_set(&self, key: &str) -> bool {
-        matches!(self.present(key), Some(v) if !v.is_null())
-    }
-
     pub fn usize_or(&self, key: &str, default: usize) -> Result<usize> {
         Ok(self.opt_usize(key)?.unwrap_or(default))
     }

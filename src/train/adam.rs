@@ -8,6 +8,7 @@ use candle_core::{backprop::GradStore, Tensor, Var};
 
 use crate::error::{Error, Result};
 
+#[derive(Debug, Clone)]
 pub struct AdamConfig {
     pub lr: f64,
     pub beta1: f64,

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{Device, Tensor};
 use candle_nn::VarMap;
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +17,7 @@ use super::plot::{line_chart, write_chart, Series};
 use super::rng::Rng;
 use crate::config::Params;
 use crate::error::{Error, Result};
-use crate::model::{SeqNN, META_INPUT_CHANNELS};
+use crate::model::{save_model_tensors, SeqNN};
 
 const STREAM_TRAIN: u64 = 1;
 const STREAM_VALID: u64 = 2;
@@ -70,24 +70,43 @@ pub fn masked_loss(probs: &Tensor, batch: &Batch) -> Result<Tensor> {
     Ok(((picked * &batch.weights)?.sum_all()?.neg()? / total)?)
 }
 
-/// (weighted loss sum, weight sum, correct, masked) for evaluation.
-fn eval_counts(probs: &Tensor, batch: &Batch) -> Result<(f64, f64, usize, usize)> {
-    let logp: Vec<Vec<Vec<f32>>> = probs.clamp(1e-7f32, 1f32)?.log()?.to_vec3()?;
-    let pred: Vec<Vec<u32>> = probs.argmax(D::Minus1)?.to_vec2()?;
+/// One masked position of a batch, as evaluation sees it.
+struct MaskedToken {
+    /// Sequence within the batch, and position within it.
+    seq: usize,
+    pos: usize,
+    target: usize,
+    /// ln p(target), probabilities floored at 1e-7.
+    log_prob: f64,
+    /// The most likely base (first maximum) is the target.
+    correct: bool,
+    weight: f64,
+}
+
+/// The masked positions of `batch` with the model's probabilities `[B, L, 4]` at them.
+fn masked_tokens(probs: &Tensor, batch: &Batch) -> Result<Vec<MaskedToken>> {
+    let probs: Vec<Vec<Vec<f32>>> = probs.to_vec3()?;
     let t: Vec<Vec<u32>> = batch.targets.to_vec2()?;
     let w: Vec<Vec<f32>> = batch.weights.to_vec2()?;
-    let (mut loss, mut wsum, mut correct, mut n) = (0f64, 0f64, 0usize, 0usize);
-    for b in 0..t.len() {
-        for i in 0..t[b].len() {
-            if w[b][i] > 0.0 {
-                loss -= (w[b][i] * logp[b][i][t[b][i] as usize]) as f64;
-                wsum += w[b][i] as f64;
-                n += 1;
-                correct += (pred[b][i] == t[b][i]) as usize;
+    let mut out = Vec::new();
+    for (seq, (targets, weights)) in t.iter().zip(&w).enumerate() {
+        for (pos, (&target, &weight)) in targets.iter().zip(weights).enumerate() {
+            if weight > 0.0 {
+                let row = &probs[seq][pos];
+                let target = target as usize;
+                let best = (0..4).fold(0, |a, k| if row[k] > row[a] { k } else { a });
+                out.push(MaskedToken {
+                    seq,
+                    pos,
+                    target,
+                    log_prob: (row[target].max(1e-7) as f64).ln(),
+                    correct: best == target,
+                    weight: weight as f64,
+                });
             }
         }
     }
-    Ok((loss, wsum, correct, n))
+    Ok(out)
 }
 
 /// Re-initialises the randomly initialised weights from the seed (candle's CPU RNG cannot
@@ -131,10 +150,7 @@ pub struct Trainer {
 fn save_varmap(varmap: &VarMap, channels: usize, path: &Path) -> Result<()> {
     let data = varmap.data().lock().expect("not poisoned");
     let tensors: HashMap<String, Tensor> = data.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
-    let mut meta = HashMap::new();
-    meta.insert(META_INPUT_CHANNELS.to_string(), channels.to_string());
-    meta.insert("shorkie.format".to_string(), "shorkie-seqnn-v1".to_string());
-    crate::io::save_tensors(&tensors, meta, path)
+    save_model_tensors(&tensors, channels, path)
 }
 
 fn load_varmap(varmap: &VarMap, path: &Path, device: &Device) -> Result<()> {
@@ -177,7 +193,7 @@ impl Trainer {
             v.sort_by(|a, b| a.0.cmp(&b.0));
             v
         };
-        let adam = Adam::new(params_list, AdamConfig { ..opts.adam_clone() })?;
+        let adam = Adam::new(params_list, opts.adam.clone())?;
         // A fixed validation sample: every window if few, else an evenly spaced subset.
         let want = opts.valid_batches * opts.batch_size;
         let valid_set: Vec<Window> = if corpus.valid.len() <= want {
@@ -278,11 +294,12 @@ impl Trainer {
             let mask = MaskOptions { reverse_complement: false, ..self.opts.mask.clone() };
             let batch = self.corpus.batch(chunk, &mut rng, &mask, &self.device)?;
             let probs = self.model.forward(&batch.x)?;
-            let (l, w, c, k) = eval_counts(&probs, &batch)?;
-            loss += l;
-            wsum += w;
-            correct += c;
-            n += k;
+            for t in masked_tokens(&probs, &batch)? {
+                loss -= t.weight * t.log_prob;
+                wsum += t.weight;
+                correct += t.correct as usize;
+                n += 1;
+            }
         }
         Ok((loss / wsum.max(1e-12), correct as f64 / n.max(1) as f64))
     }
@@ -406,24 +423,6 @@ impl Trainer {
     pub fn save_weights(&self, path: &Path) -> Result<()> {
         save_varmap(&self.varmap, self.corpus.channels(), path)
     }
-
-    pub fn dtype(&self) -> DType {
-        DType::F32
-    }
-}
-
-impl TrainOptions {
-    fn adam_clone(&self) -> AdamConfig {
-        AdamConfig {
-            lr: self.adam.lr,
-            beta1: self.adam.beta1,
-            beta2: self.adam.beta2,
-            eps: self.adam.eps,
-            weight_decay: self.adam.weight_decay,
-            warmup_steps: self.adam.warmup_steps,
-            clip_norm: self.adam.clip_norm,
-        }
-    }
 }
 
 /// Result of a masked-token evaluation.
@@ -451,21 +450,11 @@ pub fn masked_eval(
     for (i, chunk) in windows.chunks(batch_size.max(1)).enumerate() {
         let mut rng = Rng::derive(seed, i as u64, STREAM_VALID);
         let batch = corpus.batch(chunk, &mut rng, &mask, &Device::Cpu)?;
-        let probs: Vec<Vec<Vec<f32>>> = model.forward(&batch.x)?.to_vec3()?;
-        let t: Vec<Vec<u32>> = batch.targets.to_vec2()?;
-        let w: Vec<Vec<f32>> = batch.weights.to_vec2()?;
-        for b in 0..t.len() {
-            for p in 0..t[b].len() {
-                if w[b][p] > 0.0 {
-                    let target = t[b][p] as usize;
-                    let row = &probs[b][p];
-                    ce -= (row[target].max(1e-7) as f64).ln();
-                    let best = (0..4).fold(0, |a, k| if row[k] > row[a] { k } else { a });
-                    correct += (best == target) as usize;
-                    n += 1;
-                    tokens.push((i * batch_size.max(1) + b, p, target));
-                }
-            }
+        for t in masked_tokens(&model.forward(&batch.x)?, &batch)? {
+            ce -= t.log_prob;
+            correct += t.correct as usize;
+            n += 1;
+            tokens.push((i * batch_size.max(1) + t.seq, t.pos, t.target));
         }
     }
     Ok(MaskedEval { cross_entropy: ce / n.max(1) as f64, accuracy: correct as f64 / n.max(1) as f64, tokens })
