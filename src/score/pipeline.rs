@@ -373,7 +373,9 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
                     Some(Err(e)) => {
                         return Err(Error::Input(format!(
                             "{source}: record {} (after {last_pos}): cannot parse ({e}); check that the file is complete and every line has valid CHROM, POS, REF and ALT",
-                            next_idx + skip_input + 1
+                            // Records before this one: those kept from the partial output
+                            // and already passed, plus those read for scoring.
+                            summary.resumed - skip_input + next_idx + 1
                         )))
                     }
                     Some(Ok(())) => {
