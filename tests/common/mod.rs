@@ -77,3 +77,21 @@ pub fn small_model() -> PathBuf {
 pub fn sh(script: &str) -> Output {
     Command::new("bash").arg("-c").arg(script).output().expect("bash")
 }
+
+/// The project's Python (scripts/setup-deps makes `.venv` with pyBigWig and numpy), or
+/// `$SHORKIE_PYTHON`. Tests that need an independent BigWig tool fail loudly without it.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("SHORKIE_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(venv.exists(), "{} is missing: run `bash scripts/setup-deps` (it installs pyBigWig)", venv.display());
+    venv
+}
+
+/// Runs a Python snippet with the project's Python; panics with its stderr on failure.
+pub fn run_python(script: &str, args: &[&str]) -> String {
+    let out = Command::new(python()).arg("-c").arg(script).args(args).output().expect("run python");
+    assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
