@@ -94,12 +94,9 @@ impl GeneIndex {
         Ok(GeneIndex { by_contig })
     }
 
-    /// Genes on `contig` whose exon span and `pos` fit together within `span` bp.
+    /// Genes on `contig` overlapping `pos` ± `span` bp.
     pub fn near(&self, contig: &str, pos: i64, span: i64) -> Vec<&Gene> {
         let Some(list) = self.by_contig.get(contig) else { return Vec::new() };
-        list.iter()
-            .filter(|g| g.start() > pos - span && g.end() < pos + span)
-            .filter(|g| g.end().max(pos + 1) - g.start().min(pos) <= span)
-            .collect()
+        list.iter().filter(|g| g.start() < pos + span && g.end() > pos - span).collect()
     }
 }

@@ -10,6 +10,7 @@ pub mod builder;
 pub mod config;
 pub mod default_model;
 pub mod convert;
+pub mod coverage;
 pub mod device;
 pub mod dna;
 pub mod ensemble;
@@ -23,6 +24,7 @@ pub mod model;
 pub mod npz;
 pub mod parity;
 pub mod score;
+pub mod sim;
 pub mod targets;
 pub mod train;
 

@@ -1,6 +1,16 @@
 //! baskerville's targets sheet: one row per output track (tab-separated, header row).
+//!
+//! Columns as baskerville's `hound_data.py` reads them (`pd.read_csv(index_col=0)`): a
+//! first index column (unnamed or `index`), then `identifier`, `file`, `sum_stat`, `clip`,
+//! `clip_soft`, `scale`, `strand_pair`, `description`, `group` (and `strand`, used by the
+//! scorer). Only `identifier` is required here. Missing columns take hound's defaults:
+//! `sum_stat` "sum" (hound_data_read's `-u` default), `clip` and `clip_soft` None, `scale`
+//! 1, `strand_pair` the row itself. Empty or NaN cells in `sum_stat`, `clip`, `clip_soft`
+//! and `scale` take the same defaults (pandas would pass NaN on to hound_data_read, where a
+//! NaN clip or scale turns every target into NaN).
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -17,17 +27,39 @@ pub struct Target {
     pub clip_soft: Option<f64>,
     /// `+`, `-`, or None for unstranded tracks (sheet column `strand`).
     pub strand: Option<char>,
+    /// The coverage file (column `file`); a relative path is resolved against the sheet's
+    /// directory by [`Targets::from_file`].
+    pub file: Option<PathBuf>,
+    /// Hard clip of the pooled values to `[-clip, clip]` (column `clip`; None when the
+    /// column is absent or the cell is empty / NaN).
+    pub clip: Option<f64>,
+    /// Multiplier applied to base-level coverage before pooling (column `scale`; 1 when
+    /// the column is absent or the cell is empty / NaN).
+    pub scale: f64,
 }
 
 #[derive(Debug, Clone)]
 pub struct Targets {
     pub rows: Vec<Target>,
+    /// Where the sheet came from (its path, or the name given to [`Targets::parse`]), for
+    /// error messages.
+    pub source: String,
 }
 
 impl Targets {
+    /// Reads a sheet; relative `file` paths are resolved against the sheet's directory.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::parse(&text, &path.display().to_string())
+        let mut t = Self::parse(&text, &path.display().to_string())?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for row in &mut t.rows {
+            if let Some(f) = &mut row.file {
+                if f.is_relative() {
+                    *f = dir.join(&*f);
+                }
+            }
+        }
+        Ok(t)
     }
 
     pub fn parse(text: &str, source: &str) -> Result<Self> {
@@ -45,7 +77,11 @@ impl Targets {
         let sum_stat_col = find("sum_stat");
         let clip_soft_col = find("clip_soft");
         let strand_col = find("strand");
+        let file_col = find("file");
+        let clip_col = find("clip");
+        let scale_col = find("scale");
         let mut rows = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
         for (lineno, line) in lines {
             let fields: Vec<&str> = line.split('\t').collect();
             let at = |c: usize| fields.get(c).copied().unwrap_or("");
@@ -62,20 +98,43 @@ impl Targets {
                 Some(c) => at(c).trim().parse().map_err(|_| bad(format!("bad strand_pair \"{}\"", at(c))))?,
                 None => row,
             };
-            let clip_soft = match clip_soft_col.map(at).map(str::trim) {
-                None | Some("") | Some("nan") | Some("NaN") => None,
-                Some(v) => Some(v.parse::<f64>().map_err(|_| bad(format!("bad clip_soft \"{v}\"")))?),
+            let number = |col: Option<usize>, name: &str| -> Result<Option<f64>> {
+                match col.map(at).map(str::trim) {
+                    None => Ok(None),
+                    Some(v) if is_missing(v) => Ok(None),
+                    Some(v) => match v.parse::<f64>() {
+                        Ok(x) if x.is_nan() => Ok(None),
+                        Ok(x) => Ok(Some(x)),
+                        Err(_) => Err(bad(format!("bad {name} \"{v}\""))),
+                    },
+                }
             };
+            let clip_soft = number(clip_soft_col, "clip_soft")?;
+            let clip = number(clip_col, "clip")?;
+            let scale = number(scale_col, "scale")?.unwrap_or(1.0);
+            let identifier = at(id_col).to_string();
+            if let Some(first) = seen.insert(identifier.clone(), lineno + 1) {
+                return Err(bad(format!("duplicate identifier \"{identifier}\" (first on line {first})")));
+            }
+            let sum_stat = match sum_stat_col.map(at).map(str::trim) {
+                None => "sum".to_string(),
+                Some(v) if is_missing(v) => "sum".to_string(),
+                Some(v) => v.to_string(),
+            };
+            let file = file_col.map(at).map(str::trim).filter(|v| !is_missing(v)).map(PathBuf::from);
             rows.push(Target {
                 index,
-                sum_stat: sum_stat_col.map(|c| at(c).trim().to_string()).unwrap_or_else(|| "sum".into()),
+                sum_stat,
                 clip_soft,
+                clip,
+                scale,
+                file,
                 strand: strand_col.and_then(|c| match at(c).trim() {
                     "+" => Some('+'),
                     "-" => Some('-'),
                     _ => None,
                 }),
-                identifier: at(id_col).to_string(),
+                identifier,
                 description: desc_col.map(|c| at(c).to_string()).unwrap_or_default(),
                 group: group_col.map(|c| at(c).to_string()),
                 strand_pair,
@@ -90,7 +149,7 @@ impl Targets {
                 )));
             }
         }
-        Ok(Targets { rows })
+        Ok(Targets { rows, source: source.to_string() })
     }
 
     /// Undoes the soft clip and square-root transforms of track `t` on one prediction
@@ -114,6 +173,11 @@ impl Targets {
     }
 }
 
+/// An empty cell or one pandas reads as NaN.
+fn is_missing(v: &str) -> bool {
+    matches!(v, "" | "nan" | "NaN" | "NA" | "N/A" | "null" | "None")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +195,55 @@ mod tests {
     fn broken_pair_is_named() {
         let e = Targets::parse("\tidentifier\tstrand_pair\n0\ta\t1\n1\tb\t1\n", "t.txt").unwrap_err();
         assert!(e.to_string().contains("track 0 has strand_pair 1"), "{e}");
+    }
+
+    #[test]
+    fn hound_columns_and_defaults() {
+        let sheet = "\tidentifier\tfile\tsum_stat\tclip\tclip_soft\tscale\tstrand_pair\tdescription\n\
+                     0\ta\ta.bw\tsum_sqrt\t384\t320\t0.3\t0\tA\n\
+                     1\tb\t/abs/b.bw\t\t\tnan\t\t1\tB\n";
+        let t = Targets::parse(sheet, "s.txt").unwrap();
+        let (a, b) = (&t.rows[0], &t.rows[1]);
+        assert_eq!(a.file.as_deref(), Some(Path::new("a.bw")));
+        assert_eq!((a.sum_stat.as_str(), a.clip, a.clip_soft, a.scale), ("sum_sqrt", Some(384.0), Some(320.0), 0.3));
+        assert_eq!((b.sum_stat.as_str(), b.clip, b.clip_soft, b.scale), ("sum", None, None, 1.0));
+        assert_eq!(t.source, "s.txt");
+        // No optional columns at all.
+        let t = Targets::parse("index\tidentifier\n0\tx\n", "s").unwrap();
+        let x = &t.rows[0];
+        assert_eq!((x.sum_stat.as_str(), x.clip, x.clip_soft, x.scale, x.file.is_none()), ("sum", None, None, 1.0, true));
+        let e = Targets::parse("index\tidentifier\tscale\n0\tx\tbig\n", "s.txt").unwrap_err();
+        assert!(e.to_string().contains("s.txt: line 2: bad scale \"big\""), "{e}");
+    }
+
+    #[test]
+    fn relative_files_resolve_against_the_sheet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("targets.txt");
+        std::fs::write(&path, "\tidentifier\tfile\n0\ta\tcov/a.bw\n1\tb\t/data/b.bw\n").unwrap();
+        let t = Targets::from_file(&path).unwrap();
+        assert_eq!(t.rows[0].file.as_deref(), Some(dir.path().join("cov/a.bw").as_path()));
+        assert_eq!(t.rows[1].file.as_deref(), Some(Path::new("/data/b.bw")));
+    }
+
+    #[test]
+    fn duplicate_identifier_is_named() {
+        let e = Targets::parse("\tidentifier\n0\tx\n1\ty\n2\tx\n", "sheet.txt").unwrap_err();
+        assert_eq!(e.to_string(), "sheet.txt: line 4: duplicate identifier \"x\" (first on line 2)");
+    }
+
+    #[test]
+    fn real_shorkie_sheet_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/shorkie/targets_sheet.txt");
+        if !path.exists() {
+            eprintln!("NOTE: {} is absent; not checked", path.display());
+            return;
+        }
+        let t = Targets::from_file(&path).unwrap();
+        assert_eq!(t.rows.len(), 5215);
+        let r = &t.rows[0];
+        assert_eq!(r.identifier, "AAP1_S0");
+        assert_eq!(r.file.as_deref(), Some(path.parent().unwrap().join("AAP1_S0_coverage.bw").as_path()));
+        assert_eq!((r.sum_stat.as_str(), r.clip_soft, r.clip, r.scale), ("sum", Some(100000.0), None, 1.0));
     }
 }

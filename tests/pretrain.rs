@@ -9,7 +9,8 @@ use std::process::Command;
 use common::{assert_one_line_error, data};
 use shorkie::train::adam::AdamConfig;
 use shorkie::train::data::{read_genome_table, Corpus, CorpusOptions, MaskOptions};
-use shorkie::train::lm::{TrainOptions, Trainer};
+use shorkie::train::lm::LmTask;
+use shorkie::train::trainer::{Task, TrainOptions, Trainer};
 use shorkie::Params;
 
 const TINY: &str = r#"{"train": {"batch_size": 8, "learning_rate": 0.002, "warmup_steps": 10, "global_clipnorm": 1.0},
@@ -40,21 +41,20 @@ fn options(out: &Path, steps_per_epoch: usize, epochs: usize, max_steps: Option<
         max_epochs: epochs,
         min_epochs: 1,
         patience: 100,
-        valid_batches: 2,
-        mask: MaskOptions { rate: 0.15, exon_weight: 0.1, repeat_weight: 0.1, reverse_complement: true },
         adam: AdamConfig { lr: 2e-3, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0, warmup_steps: 10, clip_norm: 1.0 },
         progress: false,
         max_steps,
     }
 }
 
-fn corpus(dir: &Path, seq_len: usize, num_species: usize) -> Corpus {
+fn corpus(dir: &Path, seq_len: usize, num_species: usize) -> LmTask {
     let specs = read_genome_table(&table(dir)).unwrap();
-    Corpus::load(
+    let corpus = Corpus::load(
         &specs,
         &CorpusOptions { seq_len, stride: seq_len, max_n_frac: 0.1, valid_contigs: vec![], test_contigs: vec![], num_species },
     )
-    .unwrap()
+    .unwrap();
+    LmTask::new(corpus, MaskOptions { rate: 0.15, exon_weight: 0.1, repeat_weight: 0.1, reverse_complement: true }, 16)
 }
 
 #[test]
@@ -62,11 +62,11 @@ fn tiny_lm_loss_goes_down_on_real_chri() {
     let tmp = tempfile::tempdir().unwrap();
     let params = Params::from_json_str(TINY, "tiny.json").unwrap();
     let c = corpus(tmp.path(), 256, 1);
-    let probe: Vec<_> = c.train.iter().step_by(25).take(32).copied().collect();
+    let probe: Vec<_> = c.corpus.train.iter().step_by(25).take(32).copied().collect();
     let mut t = Trainer::new(&params, c, options(&tmp.path().join("run"), 40, 2, None), false, None).unwrap();
-    let (before, _) = t.evaluate(&probe).unwrap();
+    let (before, _) = t.task.evaluate(&t.model, &probe, 8, 11, &candle_core::Device::Cpu).unwrap();
     let logs = t.run().unwrap();
-    let (after, acc) = t.evaluate(&probe).unwrap();
+    let (after, acc) = t.task.evaluate(&t.model, &probe, 8, 11, &candle_core::Device::Cpu).unwrap();
     eprintln!("masked loss {before:.4} -> {after:.4}, accuracy {acc:.3}; epochs {}", logs.len());
     assert!(after < before - 0.02, "loss did not go down: {before} -> {after}");
     assert!(tmp.path().join("run/train_log.tsv").exists());
@@ -74,7 +74,7 @@ fn tiny_lm_loss_goes_down_on_real_chri() {
     assert!(svg.contains("<polyline"));
 }
 
-fn weights(t: &Trainer) -> Vec<(String, Vec<f32>)> {
+fn weights(t: &Trainer<LmTask>) -> Vec<(String, Vec<f32>)> {
     let data = t.varmap.data().lock().unwrap();
     let mut v: Vec<(String, Vec<f32>)> =
         data.iter().map(|(k, v)| (k.clone(), v.as_tensor().flatten_all().unwrap().to_vec1().unwrap())).collect();

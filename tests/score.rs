@@ -693,3 +693,43 @@ fn a_killed_run_resumes_to_the_uninterrupted_output() {
     };
     assert_eq!(strip(&killed), strip(&full));
 }
+
+#[test]
+fn gene_mode_long_gene_is_scored_over_its_exon_bins_in_a_variant_centred_window() {
+    let text = run_ok(
+        &[
+            "--tracks", "0-2", "-g", data("chrI.genes.gtf").to_str().unwrap(), "-t", data("small_targets.txt").to_str().unwrap(),
+            data("demo.vcf").to_str().unwrap(),
+        ],
+        None,
+    );
+    let got = parse_vcf(&text);
+    // multi1 (chrI:40000 A>C) lies inside YAL056W (one exon chrI:39259-41901, '+'), longer
+    // than the model's 1,984 bp output region: the window is centred on the variant and
+    // only the exon bins inside it count.
+    let entry = got["multi1"].0.iter().find(|e| e.starts_with("C|YAL056W|")).expect("long gene scored");
+    let (gs, ge) = (39258i64, 41901i64);
+    let start = 39999 - (L / 2) as i64;
+    let crop = 32i64;
+    assert!(ge - gs > L as i64 - 2 * crop);
+    let window = fetch(start, L);
+    let r = Ref::new();
+    let ref_p = r.predict(&one_hot(&window), false);
+    let alt_p = r.predict(&one_hot(&substitute(&window, (39999 - start) as usize, 1, b"C")), false);
+    let bins: Vec<usize> = (0..ref_p.len())
+        .filter(|b| {
+            let lo = start + crop + 2 * *b as i64;
+            gs < lo + 2 && ge > lo
+        })
+        .collect();
+    assert!(!bins.is_empty() && bins.len() < ref_p.len(), "the exon covers part of the output region");
+    let sum = |p: &[Vec<f32>], t: usize| bins.iter().map(|b| p[*b][t] as f64).sum::<f64>();
+    let fields: Vec<&str> = entry.split('|').collect();
+    // Track 1 is '-': not counted for a '+' gene.
+    assert_eq!(fields[3], ".");
+    for (k, t) in [(2usize, 0usize), (4, 2)] {
+        let want = (sum(&alt_p, t) + 1.0).log2() - (sum(&ref_p, t) + 1.0).log2();
+        let got: f64 = fields[k].parse().unwrap();
+        assert!(close(got, want), "logSED track {t}: got {got}, want {want}");
+    }
+}

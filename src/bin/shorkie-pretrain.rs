@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::Parser;
 use shorkie::train::adam::AdamConfig;
 use shorkie::train::data::{default_split, read_genome_table, Corpus, CorpusOptions, MaskOptions};
-use shorkie::train::lm::{TrainOptions, Trainer};
+use shorkie::train::lm::LmTask;
+use shorkie::train::trainer::{Restore, TrainOptions, Trainer};
 use shorkie::{Error, Params};
 
 #[derive(Parser, Debug)]
@@ -125,21 +126,21 @@ fn main() {
         if !cli.quiet {
             let _ = writeln!(err, "shorkie-pretrain: {}", corpus.describe());
         }
-        let opts = TrainOptions {
-            out_dir: cli.output.clone(),
-            seed: cli.seed,
-            batch_size: cli.batch_size.or(train.batch_size).unwrap_or(8).max(1),
-            steps_per_epoch: cli.steps_per_epoch.or(train.steps_per_epoch_max).unwrap_or(100).max(1),
-            max_epochs: cli.epochs.or(train.train_epochs_max).unwrap_or(10),
-            min_epochs: cli.min_epochs.or(train.train_epochs_min).unwrap_or(1),
-            patience: cli.patience.or(train.patience).unwrap_or(5),
-            valid_batches: cli.valid_batches.max(1),
-            mask: MaskOptions {
+        let batch_size = cli.batch_size.or(train.batch_size).unwrap_or(8).max(1);
+        let mask = MaskOptions {
                 rate: cli.mask_rate.or(train.mask_rate).unwrap_or(0.15),
                 exon_weight: cli.exon_weight.or(train.exon_loss_scale.map(|v| v as f32)).unwrap_or(0.1),
                 repeat_weight: cli.repeat_weight.or(train.repeat_loss_scale.map(|v| v as f32)).unwrap_or(0.1),
                 reverse_complement: true,
-            },
+        };
+        let opts = TrainOptions {
+            out_dir: cli.output.clone(),
+            seed: cli.seed,
+            batch_size,
+            steps_per_epoch: cli.steps_per_epoch.or(train.steps_per_epoch_max).unwrap_or(100).max(1),
+            max_epochs: cli.epochs.or(train.train_epochs_max).unwrap_or(10),
+            min_epochs: cli.min_epochs.or(train.train_epochs_min).unwrap_or(1),
+            patience: cli.patience.or(train.patience).unwrap_or(5),
             adam: AdamConfig {
                 lr: cli.lr.or(train.learning_rate).unwrap_or(1e-4),
                 beta1: train.adam_beta1.unwrap_or(0.9),
@@ -152,26 +153,20 @@ fn main() {
             progress: !cli.quiet && shorkie::cli::stderr_is_tty(),
             max_steps: cli.max_steps,
         };
-        if !(0.0..1.0).contains(&opts.mask.rate) || opts.mask.rate == 0.0 {
-            return Err(Error::Input(format!("--mask-rate {} must be in (0, 1)", opts.mask.rate)));
+        if !(0.0..1.0).contains(&mask.rate) || mask.rate == 0.0 {
+            return Err(Error::Input(format!("--mask-rate {} must be in (0, 1)", mask.rate)));
         }
-        let mut trainer = Trainer::new(&params, corpus, opts, cli.resume, cli.restore.as_deref())?;
+        let task = LmTask::new(corpus, mask, cli.valid_batches.max(1) * batch_size);
+        let restore = cli.restore.as_deref().map(|p| (p, Restore::All));
+        let mut trainer = Trainer::new(&params, task, opts, cli.resume, restore)?;
         let logs = trainer.run()?;
-        // The best weights by validation loss (or the last ones without validation).
-        let best = cli.output.join("best.safetensors");
-        let final_path = cli.output.join("model.safetensors");
-        if best.exists() {
-            std::fs::copy(&best, &final_path).map_err(|e| Error::io(&final_path, e))?;
-        } else {
-            trainer.save_weights(&final_path)?;
-        }
-        std::fs::copy(&cli.params, cli.output.join("params.json")).map_err(|e| Error::io(cli.output.join("params.json"), e))?;
+        trainer.finish(&cli.params)?;
         if !cli.quiet {
             for l in &logs {
                 let _ = writeln!(
                     err,
                     "epoch {:>3} step {:>6}  train {:.4}  valid {:.4}  acc {:.4}  {:.0} tokens/s",
-                    l.epoch, l.step, l.train_loss, l.valid_loss, l.valid_accuracy, l.tokens_per_s
+                    l.epoch, l.step, l.train_loss, l.valid[0], l.valid[1], l.per_second
                 );
             }
         }

@@ -274,7 +274,9 @@ impl Planner {
 
     /// Gene mode: one member per nearby gene, in a gene-centred window when the variant
     /// falls in its output region (shared by every variant near that gene), otherwise in
-    /// a window centred on the variant and gene together.
+    /// a window centred on the variant and gene together; a gene too long to share a
+    /// window with the variant is scored over its exon bins inside a variant-centred
+    /// window (borzoi_sed's gene slice), when any fall there.
     fn add_gene_mode(&mut self, v: VariantIn, alts: Alts, contig: String, contig_len: i64) -> Result<(Vec<Outcome>, Vec<Cluster>)> {
         let mut outcomes = Vec::new();
         let mut ready = Vec::new();
@@ -303,7 +305,17 @@ impl Planner {
                 let (lo, hi) = (g.start().min(v.pos0), g.end().max(v.pos0 + 1));
                 (lo + hi) / 2 - l / 2
             };
-            if inside(start) && self.fits(contig_len, start) {
+            let start = if inside(start) {
+                start
+            } else {
+                let centred = v.pos0 - l / 2;
+                let (lo, hi) = (centred + crop, centred + l - crop);
+                if !g.exons.iter().any(|&(s, e)| s < hi && e > lo) {
+                    continue;
+                }
+                centred
+            };
+            if self.fits(contig_len, start) {
                 placed.push((start, GeneTarget { id: g.id.clone(), strand: g.strand, exons: g.exons.clone() }));
             }
         }

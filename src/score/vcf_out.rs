@@ -36,7 +36,7 @@ pub fn header_lines(p: &Provenance) -> Vec<String> {
         )
     };
     let genes = if p.gene_mode {
-        " Gene mode: one entry per (ALT, gene); bins are the gene's exon bins in a window holding both, and only tracks of the gene's strand (or unstranded) count; '.' where no track qualifies."
+        " Gene mode: one entry per (ALT, gene); bins are the gene's exon bins in a window holding both (or, for a gene too long to share one with the variant, its exon bins in a variant-centred window), and only tracks of the gene's strand (or unstranded) count; '.' where no track qualifies."
     } else {
         " GENE is '.' (whole output window)."
     };

@@ -71,14 +71,15 @@ pub struct Genome {
 
 /// One FASTA record: its name, the first word of its description (often an accession),
 /// and its bases as written.
-struct FastaRecord {
-    name: String,
-    accession: Option<String>,
-    seq: Vec<u8>,
+pub struct FastaRecord {
+    pub name: String,
+    /// First word of the description (a RefSeq accession in NCBI files).
+    pub accession: Option<String>,
+    pub seq: Vec<u8>,
 }
 
 /// Reads a FASTA (plain, gzip or bgzip).
-fn read_fasta(path: &Path) -> Result<Vec<FastaRecord>> {
+pub fn read_fasta(path: &Path) -> Result<Vec<FastaRecord>> {
     if !path.exists() {
         return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
     }

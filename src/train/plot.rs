@@ -1,4 +1,5 @@
-//! A small SVG line chart of training curves (no font files or plotting crates needed).
+//! Small SVG charts (training curves, evaluation scatters) with no font files or plotting
+//! crates needed.
 
 use crate::error::Result;
 
@@ -6,6 +7,8 @@ pub struct Series<'a> {
     pub name: &'a str,
     pub color: &'a str,
     pub points: Vec<(f64, f64)>,
+    /// Draw each point as a dot instead of joining them with a line.
+    pub dots: bool,
 }
 
 pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
@@ -43,13 +46,18 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
         let yv = y0 + (y1 - y0) * i as f64 / 4.0;
         let xv = x0 + (x1 - x0) * i as f64 / 4.0;
         svg += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:.3}</text>\n", ml - 6.0, sy(yv) + 4.0, yv);
-        svg += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:.0}</text>\n", sx(xv), h - mb + 18.0, xv);
+        let digits = if x1 - x0 < 20.0 { 1 } else { 0 };
+        svg += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:.digits$}</text>\n", sx(xv), h - mb + 18.0, xv);
     }
     svg += &format!("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{x_label}</text>\n", (ml + w - mr) / 2.0, h - 10.0);
     svg += &format!("<text x=\"16\" y=\"{}\" transform=\"rotate(-90 16 {})\" text-anchor=\"middle\">{y_label}</text>\n", (mt + h - mb) / 2.0, (mt + h - mb) / 2.0);
     for (k, s) in series.iter().enumerate() {
         let path: Vec<String> = s.points.iter().filter(|p| p.1.is_finite()).map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y))).collect();
-        if !path.is_empty() {
+        if s.dots {
+            for p in s.points.iter().filter(|p| p.1.is_finite()) {
+                svg += &format!("<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2\" fill=\"{}\" fill-opacity=\"0.5\"/>\n", sx(p.0), sy(p.1), s.color);
+            }
+        } else if !path.is_empty() {
             svg += &format!("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n", s.color, path.join(" "));
         }
         let ly = mt + 10.0 + 18.0 * k as f64;

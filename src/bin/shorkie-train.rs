@@ -1,0 +1,204 @@
+//! shorkie-train: fine-tune (or train from scratch) a SeqNN on BigWig coverage tracks.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Parser;
+use shorkie::coverage::blacklist::{Blacklist, BLACKLIST_BUFFER};
+use shorkie::coverage::folds;
+use shorkie::train::adam::AdamConfig;
+use shorkie::train::supervised::{shift_choices, CoverageData, CoverageTask, Geometry};
+use shorkie::train::trainer::{Restore, TrainOptions, Trainer};
+use shorkie::targets::Targets;
+use shorkie::{Error, Params, SeqNN};
+
+#[derive(Parser, Debug)]
+#[command(name = "shorkie-train", version, about = "Train a Shorkie/SeqNN model on BigWig coverage (baskerville targets sheet)")]
+struct Cli {
+    /// baskerville targets sheet: identifier, file (BigWig), sum_stat, clip, clip_soft, scale, strand_pair, ...
+    #[arg(long)]
+    targets: PathBuf,
+    /// Genome FASTA (plain, gzip or bgzip).
+    #[arg(long)]
+    fasta: PathBuf,
+    /// Model and training parameters (baskerville params.json).
+    #[arg(short, long)]
+    params: PathBuf,
+    /// Start from this pretrained model's trunk (e.g. a language model); heads start fresh.
+    #[arg(long)]
+    restore: Option<PathBuf>,
+    /// Test fold; fold K+1 (mod --folds) validates, the rest train.
+    #[arg(long, default_value_t = 0)]
+    fold: usize,
+    #[arg(long, default_value_t = 8)]
+    folds: usize,
+    /// Seed of the fold assignment.
+    #[arg(long, default_value_t = 44)]
+    fold_seed: u64,
+    /// Assembly gaps (BED): contigs are split there before folds are drawn.
+    #[arg(long)]
+    gaps: Option<PathBuf>,
+    /// Break segments longer than this (bp) before folds are drawn.
+    #[arg(long, default_value_t = folds::BREAK_T)]
+    max_length: u64,
+    /// Blacklisted regions (BED): their coverage is set to the window's baseline.
+    #[arg(long)]
+    blacklist: Option<PathBuf>,
+    /// Training window stride (default: half the window); held-out windows do not overlap.
+    #[arg(long)]
+    stride: Option<u64>,
+    /// Drop windows with a larger fraction of N.
+    #[arg(long, default_value_t = 0.1)]
+    max_n_frac: f64,
+    /// Species channel of the genome (models with species channels).
+    #[arg(long)]
+    species_index: Option<usize>,
+    /// Run folder: checkpoint/, best.safetensors, model.safetensors, sequences.bed, train_log.tsv, train_curves.svg.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Continue the run in -o from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    steps_per_epoch: Option<usize>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    min_epochs: Option<usize>,
+    #[arg(long)]
+    patience: Option<usize>,
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    warmup_steps: Option<usize>,
+    /// Validation batches per epoch.
+    #[arg(long, default_value_t = 8)]
+    valid_batches: usize,
+    /// Stop after this many steps in total (the checkpoint keeps the exact position).
+    #[arg(long)]
+    max_steps: Option<u64>,
+    /// Use AdamW with this weight decay (0: Adam).
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    #[arg(long)]
+    threads: Option<usize>,
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() {
+    shorkie::cli::default_sigpipe();
+    shorkie::cli::run_main("shorkie-train", || {
+        let cli = Cli::parse();
+        shorkie::cli::set_threads(cli.threads);
+        let params = Params::from_file(&cli.params)?;
+        let train = params.train.clone().unwrap_or_else(|| serde_json::from_str("{}").expect("empty train block"));
+        match train.loss.as_deref() {
+            None | Some("poisson_mn") => {}
+            Some(other) => {
+                return Err(Error::Input(format!(
+                    "{}: train.loss \"{other}\" is not supported (shorkie-train uses poisson_mn)",
+                    cli.params.display()
+                )))
+            }
+        }
+        if cli.fold >= cli.folds {
+            return Err(Error::Input(format!(
+                "--fold {} is out of range: --folds {} gives folds 0-{}",
+                cli.fold,
+                cli.folds,
+                cli.folds - 1
+            )));
+        }
+        let targets = Targets::from_file(&cli.targets)?;
+        let channels = params.model.num_features.unwrap_or(4);
+        let (probe, _) = SeqNN::fresh(&params, channels, &candle_core::Device::Cpu)?;
+        let geometry = Geometry::of(&probe, &targets, cli.species_index)?;
+        drop(probe);
+        let blacklist = match &cli.blacklist {
+            Some(p) => Blacklist::from_bed(p, BLACKLIST_BUFFER)?,
+            None => Blacklist::default(),
+        };
+        let data = CoverageData::load(&cli.fasta, targets, blacklist, geometry.clone())?;
+        let gaps = match &cli.gaps {
+            Some(p) => shorkie::coverage::bed::read_bed(p)?,
+            None => Vec::new(),
+        };
+        let segments = folds::fold_segments(data.contig_sizes(), &gaps, geometry.seq_len as u64, cli.max_length);
+        let assignment = folds::assign_folds(&segments, cli.folds, cli.fold_seed);
+        let split = folds::split(&segments, &assignment, cli.folds, cli.fold)?;
+        let seq_len = geometry.seq_len as u64;
+        let keep = |w: &folds::Segment| data.n_fraction(w) <= cli.max_n_frac;
+        let train_w: Vec<_> = folds::tile(&split.train, seq_len, cli.stride.unwrap_or(seq_len / 2).max(1)).into_iter().filter(keep).collect();
+        let valid_w: Vec<_> = folds::tile(&split.valid, seq_len, seq_len).into_iter().filter(keep).collect();
+        let test_w: Vec<_> = folds::tile(&split.test, seq_len, seq_len).into_iter().filter(keep).collect();
+        std::fs::create_dir_all(&cli.output).map_err(|e| Error::io(&cli.output, e))?;
+        let mut bed = String::new();
+        for (label, ws) in [("train", &train_w), ("valid", &valid_w), ("test", &test_w)] {
+            for w in ws.iter() {
+                bed += &format!("{}\t{}\t{}\t{label}\n", w.contig, w.start, w.end);
+            }
+        }
+        shorkie::io::write_atomic(&cli.output.join("sequences.bed"), bed.as_bytes())?;
+        let mut err = std::io::stderr();
+        if !cli.quiet {
+            let _ = writeln!(
+                err,
+                "shorkie-train: {} segments in {} folds (test {}, valid {}); {} train / {} valid / {} test windows of {} bp; {} tracks at {} bp",
+                segments.len(),
+                cli.folds,
+                cli.fold,
+                (cli.fold + 1) % cli.folds,
+                train_w.len(),
+                valid_w.len(),
+                test_w.len(),
+                seq_len,
+                data.targets.rows.len(),
+                geometry.pool_width
+            );
+        }
+        let batch_size = cli.batch_size.or(train.batch_size).unwrap_or(8).max(1);
+        let mut task = CoverageTask::new(data, train_w, valid_w, cli.valid_batches.max(1) * batch_size)?;
+        task.augment_rc = params.model.augment_rc;
+        task.shifts = shift_choices(&params.model.augment_shift);
+        task.total_weight = train.total_weight.unwrap_or(1.0);
+        let opts = TrainOptions {
+            out_dir: cli.output.clone(),
+            seed: cli.seed,
+            batch_size,
+            steps_per_epoch: cli.steps_per_epoch.or(train.steps_per_epoch_max).unwrap_or(100).max(1),
+            max_epochs: cli.epochs.or(train.train_epochs_max).unwrap_or(10),
+            min_epochs: cli.min_epochs.or(train.train_epochs_min).unwrap_or(1),
+            patience: cli.patience.or(train.patience).unwrap_or(5),
+            adam: AdamConfig {
+                lr: cli.lr.or(train.learning_rate).unwrap_or(1e-4),
+                beta1: train.adam_beta1.unwrap_or(0.9),
+                beta2: train.adam_beta2.unwrap_or(0.999),
+                eps: 1e-7,
+                weight_decay: cli.weight_decay,
+                warmup_steps: cli.warmup_steps.or(train.warmup_steps).unwrap_or(0),
+                clip_norm: train.global_clipnorm.unwrap_or(0.0),
+            },
+            progress: !cli.quiet && shorkie::cli::stderr_is_tty(),
+            max_steps: cli.max_steps,
+        };
+        let restore = cli.restore.as_deref().map(|p| (p, Restore::Trunk));
+        let mut trainer = Trainer::new(&params, task, opts, cli.resume, restore)?;
+        let logs = trainer.run()?;
+        trainer.finish(&cli.params)?;
+        if !cli.quiet {
+            for l in &logs {
+                let _ = writeln!(
+                    err,
+                    "epoch {:>3} step {:>6}  train {:.4}  valid {:.4}  pearson_r {:.4}  {:.1} sequences/s",
+                    l.epoch, l.step, l.train_loss, l.valid[0], l.valid[1], l.per_second
+                );
+            }
+        }
+        Ok(())
+    })
+}
