@@ -389,3 +389,29 @@ fn bad_input_is_named() {
     let s = sheet_with("one.txt", &format!("{header}0\ta\tplus.bw\tsum\t0\n"));
     assert_one_line_error(&go(&s, &[]), &["2 tracks", "1"]);
 }
+
+#[test]
+fn unmappable_windows_are_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture(tmp.path(), "");
+    let params = dir.join("params.json");
+    std::fs::write(&params, TINY).unwrap();
+    // chrI:60,000-120,000 unmappable, plus a short stretch that leaves windows in.
+    std::fs::write(dir.join("umap.bed"), "chrI\t60000\t120000\nchrI\t150000\t150100\n").unwrap();
+    let run = tmp.path().join("run");
+    let out = train_cmd(&[
+        "--targets", dir.join("targets.txt").to_str().unwrap(), "--fasta", data("chrI.fa.gz").to_str().unwrap(),
+        "-p", params.to_str().unwrap(), "--folds", "4", "--max-length", "20000", "--umap", dir.join("umap.bed").to_str().unwrap(),
+        "--umap-clip", "0.9", "-o", run.to_str().unwrap(), "--epochs", "1", "--steps-per-epoch", "1", "-q",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bed = std::fs::read_to_string(run.join("sequences.bed")).unwrap();
+    let windows: Vec<(u64, u64)> = bed.lines().map(|l| {
+        let f: Vec<&str> = l.split('\t').collect();
+        (f[1].parse().unwrap(), f[2].parse().unwrap())
+    }).collect();
+    // A window's output region (crop 32) at least half unmappable is gone; others stay.
+    assert!(windows.iter().all(|(s, e)| !(*s + 32 >= 60000 && *e - 32 <= 120000)), "an unmappable window was kept");
+    assert!(windows.iter().any(|(s, e)| *s < 150000 && *e > 150100), "a mostly mappable window was dropped");
+    assert!(windows.iter().any(|(s, _)| *s > 120000) && windows.iter().any(|(_, e)| *e < 60000));
+}

@@ -40,6 +40,12 @@ struct Cli {
     rc: bool,
     #[arg(long)]
     blacklist: Option<PathBuf>,
+    /// Unmappable regions (BED) and the quantile their bins' targets are clipped to, as
+    /// given to shorkie-train.
+    #[arg(long)]
+    umap: Option<PathBuf>,
+    #[arg(long, default_value_t = shorkie::coverage::UMAP_CLIP)]
+    umap_clip: f64,
     #[arg(long)]
     species_index: Option<usize>,
     #[arg(long, default_value_t = 8)]
@@ -154,7 +160,11 @@ fn main() {
                 geometry.seq_len
             )));
         }
-        let data = CoverageData::load(&cli.fasta, targets, blacklist, geometry)?;
+        let unmap = match &cli.umap {
+            Some(p) => Blacklist::from_bed(p, 0)?,
+            None => Blacklist::default(),
+        };
+        let data = CoverageData::load(&cli.fasta, targets, blacklist, geometry)?.with_unmappable(unmap, cli.umap_clip);
         let genes = match &cli.gtf {
             Some(p) => Some(GeneIndex::from_path(p)?),
             None => None,

@@ -44,6 +44,15 @@ struct Cli {
     /// Blacklisted regions (BED): their coverage is set to the window's baseline.
     #[arg(long)]
     blacklist: Option<PathBuf>,
+    /// Unmappable regions (BED): windows with at least --umap-t of their bins unmappable
+    /// are dropped, as hound_data.py does.
+    #[arg(long)]
+    umap: Option<PathBuf>,
+    #[arg(long, default_value_t = shorkie::coverage::UMAP_T)]
+    umap_t: f64,
+    /// Clip targets in unmappable bins to this quantile of their window's track (1: off).
+    #[arg(long, default_value_t = shorkie::coverage::UMAP_CLIP)]
+    umap_clip: f64,
     /// Training window stride (default: half the window); held-out windows do not overlap.
     #[arg(long)]
     stride: Option<u64>,
@@ -123,7 +132,14 @@ fn main() {
             Some(p) => Blacklist::from_bed(p, BLACKLIST_BUFFER)?,
             None => Blacklist::default(),
         };
-        let data = CoverageData::load(&cli.fasta, targets, blacklist, geometry.clone())?;
+        let unmap = match &cli.umap {
+            Some(p) => Blacklist::from_bed(p, 0)?,
+            None => Blacklist::default(),
+        };
+        if !(0.0..=1.0).contains(&cli.umap_clip) || !(0.0..=1.0).contains(&cli.umap_t) {
+            return Err(Error::Input(format!("--umap-t {} and --umap-clip {} must be in [0, 1]", cli.umap_t, cli.umap_clip)));
+        }
+        let data = CoverageData::load(&cli.fasta, targets, blacklist, geometry.clone())?.with_unmappable(unmap, cli.umap_clip);
         let gaps = match &cli.gaps {
             Some(p) => shorkie::coverage::bed::read_bed(p)?,
             None => Vec::new(),
@@ -132,7 +148,7 @@ fn main() {
         let assignment = folds::assign_folds(&segments, cli.folds, cli.fold_seed);
         let split = folds::split(&segments, &assignment, cli.folds, cli.fold)?;
         let seq_len = geometry.seq_len as u64;
-        let keep = |w: &folds::Segment| data.n_fraction(w) <= cli.max_n_frac;
+        let keep = |w: &folds::Segment| data.n_fraction(w) <= cli.max_n_frac && data.unmappable_fraction(w) < cli.umap_t;
         let train_w: Vec<_> = folds::tile(&split.train, seq_len, cli.stride.unwrap_or(seq_len / 2).max(1)).into_iter().filter(keep).collect();
         let valid_w: Vec<_> = folds::tile(&split.valid, seq_len, seq_len).into_iter().filter(keep).collect();
         let test_w: Vec<_> = folds::tile(&split.test, seq_len, seq_len).into_iter().filter(keep).collect();

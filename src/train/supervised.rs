@@ -15,7 +15,7 @@ use super::trainer::Task;
 use crate::config::Params;
 use crate::coverage::blacklist::Blacklist;
 use crate::coverage::folds::Segment;
-use crate::coverage::CoverageSource;
+use crate::coverage::{clip_unmappable, unmappable_bins, unmappable_fraction, CoverageSource};
 use crate::error::{Error, Result};
 use crate::model::SeqNN;
 use crate::score::encode::InputLayout;
@@ -83,6 +83,9 @@ pub struct CoverageData {
     source: Mutex<CoverageSource>,
     pub targets: Targets,
     blacklist: Blacklist,
+    /// Unmappable regions and hound_data_write's `umap_clip` (1: off).
+    unmap: Blacklist,
+    umap_clip: f64,
     pub geometry: Geometry,
 }
 
@@ -111,7 +114,36 @@ impl CoverageData {
         let order: Vec<(String, u64)> = records.iter().map(|r| (r.name.clone(), r.seq.len() as u64)).collect();
         let source = CoverageSource::open(&targets, &order)?;
         let contigs = records.into_iter().map(|r| (r.name, r.seq)).collect();
-        Ok(CoverageData { contigs, order, source: Mutex::new(source), targets, blacklist, geometry })
+        Ok(CoverageData {
+            contigs,
+            order,
+            source: Mutex::new(source),
+            targets,
+            blacklist,
+            unmap: Blacklist::default(),
+            umap_clip: 1.0,
+            geometry,
+        })
+    }
+
+    /// Unmappable regions: `unmappable_fraction` then tells which windows hound_data.py
+    /// would drop, and with `umap_clip` < 1 targets in unmappable bins are clipped to that
+    /// quantile of their window's track (hound_data_write.py).
+    pub fn with_unmappable(mut self, unmap: Blacklist, umap_clip: f64) -> Self {
+        self.unmap = unmap;
+        self.umap_clip = umap_clip;
+        self
+    }
+
+    fn unmappable_mask(&self, w: &Segment) -> Vec<bool> {
+        let g = &self.geometry;
+        let (start, end) = (w.start + g.crop_bp as u64, w.end - g.crop_bp as u64);
+        unmappable_bins(start, end, g.pool_width as u64, self.unmap.get(&w.contig))
+    }
+
+    /// Fraction of a window's output bins that are unmappable.
+    pub fn unmappable_fraction(&self, w: &Segment) -> f64 {
+        unmappable_fraction(&self.unmappable_mask(w))
     }
 
     /// Contig names and lengths in FASTA order.
@@ -154,7 +186,7 @@ impl CoverageData {
         let mut source = self.source.lock().expect("not poisoned");
         for (w, a) in windows.iter().zip(aug) {
             let bl = self.blacklist.get(&w.contig);
-            let y = source.read(&w.contig, w.start, w.end, g.pool_width, g.crop_bp, bl)?;
+            let mut y = source.read(&w.contig, w.start, w.end, g.pool_width, g.crop_bp, bl)?;
             if y.len() != g.bins * t {
                 return Err(Error::Other(format!(
                     "{}:{}-{}: {} target values, the model predicts {} bins x {t} tracks",
@@ -164,6 +196,9 @@ impl CoverageData {
                     y.len(),
                     g.bins
                 )));
+            }
+            if self.umap_clip < 1.0 {
+                clip_unmappable(&mut y, t, &self.unmappable_mask(w), self.umap_clip);
             }
             if a.rc {
                 for b in (0..g.bins).rev() {
