@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{assert_one_line_error, data};
+use common::{assert_one_line_error, data, trainer_weights};
 use shorkie::train::adam::AdamConfig;
 use shorkie::train::data::{read_genome_table, Corpus, CorpusOptions, MaskOptions};
 use shorkie::train::lm::LmTask;
@@ -74,14 +74,6 @@ fn tiny_lm_loss_goes_down_on_real_chri() {
     assert!(svg.contains("<polyline"));
 }
 
-fn weights(t: &Trainer<LmTask>) -> Vec<(String, Vec<f32>)> {
-    let data = t.varmap.data().lock().unwrap();
-    let mut v: Vec<(String, Vec<f32>)> =
-        data.iter().map(|(k, v)| (k.clone(), v.as_tensor().flatten_all().unwrap().to_vec1().unwrap())).collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
-}
-
 #[test]
 fn resume_after_a_checkpoint_equals_an_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
@@ -98,7 +90,7 @@ fn resume_after_a_checkpoint_equals_an_uninterrupted_run() {
     resumed.run().unwrap();
     assert_eq!(resumed.state, straight.state);
     assert_eq!(resumed.adam.step, straight.adam.step);
-    let (a, b) = (weights(&straight), weights(&resumed));
+    let (a, b) = (trainer_weights(&straight), trainer_weights(&resumed));
     assert_eq!(a.len(), b.len());
     for ((na, va), (nb, vb)) in a.iter().zip(&b) {
         assert_eq!(na, nb);
@@ -118,10 +110,10 @@ fn published_lm_architecture_trains_one_step() {
     let c = corpus(tmp.path(), 16384, 165);
     assert_eq!(c.channels(), 170);
     let mut t = Trainer::new(&params, c, opts, false, None).unwrap();
-    let before = weights(&t);
+    let before = trainer_weights(&t);
     let loss = t.train_step().unwrap();
     assert!(loss.is_finite() && loss > 0.5 && loss < 3.0, "loss {loss}");
-    let after = weights(&t);
+    let after = trainer_weights(&t);
     let changed = before.iter().zip(&after).filter(|(a, b)| a.1 != b.1).count();
     assert!(changed > before.len() / 2, "only {changed} of {} tensors moved", before.len());
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use candle_core::Device;
-use common::{assert_one_line_error, data, run_python};
+use common::{assert_one_line_error, data, trainer_weights, run_python};
 use shorkie::coverage::blacklist::Blacklist;
 use shorkie::coverage::folds::Segment;
 use shorkie::targets::Targets;
@@ -145,14 +145,6 @@ fn task(dir: &Path, params: &Params) -> CoverageTask {
     t
 }
 
-fn weights<T: shorkie::train::trainer::Task>(t: &Trainer<T>) -> Vec<(String, Vec<f32>)> {
-    let data = t.varmap.data().lock().unwrap();
-    let mut v: Vec<(String, Vec<f32>)> =
-        data.iter().map(|(k, v)| (k.clone(), v.as_tensor().flatten_all().unwrap().to_vec1().unwrap())).collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
-}
-
 #[test]
 fn training_lowers_the_loss_and_resume_equals_an_uninterrupted_run() {
     let tmp = tempfile::tempdir().unwrap();
@@ -176,7 +168,7 @@ fn training_lowers_the_loss_and_resume_equals_an_uninterrupted_run() {
     let mut resumed = Trainer::new(&params, task(&dir, &params), options(&tmp.path().join("b"), 10, 3, None), true, None).unwrap();
     resumed.run().unwrap();
     assert_eq!(resumed.state, straight.state);
-    let (a, b) = (weights(&straight), weights(&resumed));
+    let (a, b) = (trainer_weights(&straight), trainer_weights(&resumed));
     assert_eq!(a.len(), b.len());
     for ((na, va), (nb, vb)) in a.iter().zip(&b) {
         assert_eq!(na, nb);
@@ -197,7 +189,7 @@ fn restore_takes_the_language_model_trunk() {
     let lm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/default_model/model.safetensors");
     let t = Trainer::new(&params, CoverageTask::new(d, train, vec![], 1).unwrap(), options(&tmp.path().join("r"), 1, 1, None), false, Some((&lm, Restore::Trunk))).unwrap();
     let donor = candle_core::safetensors::load(&lm, &Device::Cpu).unwrap();
-    let ours = weights(&t);
+    let ours = trainer_weights(&t);
     let trunk: Vec<_> = ours.iter().filter(|(n, _)| n.starts_with("trunk.")).collect();
     assert!(trunk.len() > 50, "{} trunk tensors", trunk.len());
     for (name, v) in &trunk {

@@ -116,10 +116,7 @@ fn write_reports(out: &Path, ev: &Evaluation) -> shorkie::Result<()> {
             points: ev
                 .gene_sums
                 .iter()
-                .filter(|s| {
-                    let last = g.identifier.chars().last();
-                    !matches!(last, Some('+') | Some('-')) || last == Some(s.strand)
-                })
+                .filter(|s| g.strand.is_none_or(|c| c == s.strand))
                 .map(|s| ((s.observed[g.index] + 1.0).log2(), (s.predicted[g.index] + 1.0).log2()))
                 .collect(),
             dots: true,

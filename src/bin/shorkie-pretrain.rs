@@ -4,10 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Parser;
-use shorkie::train::adam::AdamConfig;
+use shorkie::train::loop_args::LoopArgs;
 use shorkie::train::data::{default_split, read_genome_table, Corpus, CorpusOptions, MaskOptions};
 use shorkie::train::lm::LmTask;
-use shorkie::train::trainer::{Restore, TrainOptions, Trainer};
+use shorkie::train::trainer::{Restore, Trainer};
 use shorkie::{Error, Params};
 
 #[derive(Parser, Debug)]
@@ -22,14 +22,9 @@ struct Cli {
     /// Run folder: checkpoint/, best.safetensors, model.safetensors, train_log.tsv, train_curves.svg.
     #[arg(short, long)]
     output: PathBuf,
-    /// Continue the run in -o from its last checkpoint.
-    #[arg(long)]
-    resume: bool,
     /// Start from these weights (same architecture).
     #[arg(long)]
     restore: Option<PathBuf>,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
     /// Window stride (default: half the window).
     #[arg(long)]
     stride: Option<usize>,
@@ -54,29 +49,8 @@ struct Cli {
     /// Loss weight of soft-masked repeat positions (default: train.repeat_loss_scale, else 0.1).
     #[arg(long)]
     repeat_weight: Option<f32>,
-    #[arg(long)]
-    batch_size: Option<usize>,
-    #[arg(long)]
-    steps_per_epoch: Option<usize>,
-    #[arg(long)]
-    epochs: Option<usize>,
-    #[arg(long)]
-    min_epochs: Option<usize>,
-    #[arg(long)]
-    patience: Option<usize>,
-    #[arg(long)]
-    lr: Option<f64>,
-    #[arg(long)]
-    warmup_steps: Option<usize>,
-    /// Validation batches per epoch.
-    #[arg(long, default_value_t = 8)]
-    valid_batches: usize,
-    /// Stop after this many steps in total (the checkpoint keeps the exact position).
-    #[arg(long)]
-    max_steps: Option<u64>,
-    /// Use AdamW with this weight decay (0: Adam).
-    #[arg(long, default_value_t = 0.0)]
-    weight_decay: f64,
+    #[command(flatten)]
+    run: LoopArgs,
     #[arg(long)]
     threads: Option<usize>,
     #[arg(short, long)]
@@ -126,39 +100,19 @@ fn main() {
         if !cli.quiet {
             let _ = writeln!(err, "shorkie-pretrain: {}", corpus.describe());
         }
-        let batch_size = cli.batch_size.or(train.batch_size).unwrap_or(8).max(1);
         let mask = MaskOptions {
-                rate: cli.mask_rate.or(train.mask_rate).unwrap_or(0.15),
-                exon_weight: cli.exon_weight.or(train.exon_loss_scale.map(|v| v as f32)).unwrap_or(0.1),
-                repeat_weight: cli.repeat_weight.or(train.repeat_loss_scale.map(|v| v as f32)).unwrap_or(0.1),
-                reverse_complement: true,
+            rate: cli.mask_rate.or(train.mask_rate).unwrap_or(0.15),
+            exon_weight: cli.exon_weight.or(train.exon_loss_scale.map(|v| v as f32)).unwrap_or(0.1),
+            repeat_weight: cli.repeat_weight.or(train.repeat_loss_scale.map(|v| v as f32)).unwrap_or(0.1),
+            reverse_complement: true,
         };
-        let opts = TrainOptions {
-            out_dir: cli.output.clone(),
-            seed: cli.seed,
-            batch_size,
-            steps_per_epoch: cli.steps_per_epoch.or(train.steps_per_epoch_max).unwrap_or(100).max(1),
-            max_epochs: cli.epochs.or(train.train_epochs_max).unwrap_or(10),
-            min_epochs: cli.min_epochs.or(train.train_epochs_min).unwrap_or(1),
-            patience: cli.patience.or(train.patience).unwrap_or(5),
-            adam: AdamConfig {
-                lr: cli.lr.or(train.learning_rate).unwrap_or(1e-4),
-                beta1: train.adam_beta1.unwrap_or(0.9),
-                beta2: train.adam_beta2.unwrap_or(0.999),
-                eps: 1e-7,
-                weight_decay: cli.weight_decay,
-                warmup_steps: cli.warmup_steps.or(train.warmup_steps).unwrap_or(0),
-                clip_norm: train.global_clipnorm.unwrap_or(0.0),
-            },
-            progress: !cli.quiet && shorkie::cli::stderr_is_tty(),
-            max_steps: cli.max_steps,
-        };
+        let opts = cli.run.options(&train, &cli.output, cli.quiet);
         if !(0.0..1.0).contains(&mask.rate) || mask.rate == 0.0 {
             return Err(Error::Input(format!("--mask-rate {} must be in (0, 1)", mask.rate)));
         }
-        let task = LmTask::new(corpus, mask, cli.valid_batches.max(1) * batch_size);
+        let task = LmTask::new(corpus, mask, cli.run.valid_windows(&train));
         let restore = cli.restore.as_deref().map(|p| (p, Restore::All));
-        let mut trainer = Trainer::new(&params, task, opts, cli.resume, restore)?;
+        let mut trainer = Trainer::new(&params, task, opts, cli.run.resume, restore)?;
         let logs = trainer.run()?;
         trainer.finish(&cli.params)?;
         if !cli.quiet {

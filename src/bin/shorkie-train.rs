@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use clap::Parser;
 use shorkie::coverage::blacklist::{Blacklist, BLACKLIST_BUFFER};
 use shorkie::coverage::folds;
-use shorkie::train::adam::AdamConfig;
+use shorkie::train::loop_args::LoopArgs;
 use shorkie::train::supervised::{shift_choices, CoverageData, CoverageTask, Geometry};
-use shorkie::train::trainer::{Restore, TrainOptions, Trainer};
+use shorkie::train::trainer::{Restore, Trainer};
 use shorkie::targets::Targets;
 use shorkie::{Error, Params, SeqNN};
 
@@ -65,34 +65,8 @@ struct Cli {
     /// Run folder: checkpoint/, best.safetensors, model.safetensors, sequences.bed, train_log.tsv, train_curves.svg.
     #[arg(short, long)]
     output: PathBuf,
-    /// Continue the run in -o from its last checkpoint.
-    #[arg(long)]
-    resume: bool,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    #[arg(long)]
-    batch_size: Option<usize>,
-    #[arg(long)]
-    steps_per_epoch: Option<usize>,
-    #[arg(long)]
-    epochs: Option<usize>,
-    #[arg(long)]
-    min_epochs: Option<usize>,
-    #[arg(long)]
-    patience: Option<usize>,
-    #[arg(long)]
-    lr: Option<f64>,
-    #[arg(long)]
-    warmup_steps: Option<usize>,
-    /// Validation batches per epoch.
-    #[arg(long, default_value_t = 8)]
-    valid_batches: usize,
-    /// Stop after this many steps in total (the checkpoint keeps the exact position).
-    #[arg(long)]
-    max_steps: Option<u64>,
-    /// Use AdamW with this weight decay (0: Adam).
-    #[arg(long, default_value_t = 0.0)]
-    weight_decay: f64,
+    #[command(flatten)]
+    run: LoopArgs,
     #[arg(long)]
     threads: Option<usize>,
     #[arg(short, long)]
@@ -177,33 +151,13 @@ fn main() {
                 geometry.pool_width
             );
         }
-        let batch_size = cli.batch_size.or(train.batch_size).unwrap_or(8).max(1);
-        let mut task = CoverageTask::new(data, train_w, valid_w, cli.valid_batches.max(1) * batch_size)?;
+        let mut task = CoverageTask::new(data, train_w, valid_w, cli.run.valid_windows(&train))?;
         task.augment_rc = params.model.augment_rc;
         task.shifts = shift_choices(&params.model.augment_shift);
         task.total_weight = train.total_weight.unwrap_or(1.0);
-        let opts = TrainOptions {
-            out_dir: cli.output.clone(),
-            seed: cli.seed,
-            batch_size,
-            steps_per_epoch: cli.steps_per_epoch.or(train.steps_per_epoch_max).unwrap_or(100).max(1),
-            max_epochs: cli.epochs.or(train.train_epochs_max).unwrap_or(10),
-            min_epochs: cli.min_epochs.or(train.train_epochs_min).unwrap_or(1),
-            patience: cli.patience.or(train.patience).unwrap_or(5),
-            adam: AdamConfig {
-                lr: cli.lr.or(train.learning_rate).unwrap_or(1e-4),
-                beta1: train.adam_beta1.unwrap_or(0.9),
-                beta2: train.adam_beta2.unwrap_or(0.999),
-                eps: 1e-7,
-                weight_decay: cli.weight_decay,
-                warmup_steps: cli.warmup_steps.or(train.warmup_steps).unwrap_or(0),
-                clip_norm: train.global_clipnorm.unwrap_or(0.0),
-            },
-            progress: !cli.quiet && shorkie::cli::stderr_is_tty(),
-            max_steps: cli.max_steps,
-        };
+        let opts = cli.run.options(&train, &cli.output, cli.quiet);
         let restore = cli.restore.as_deref().map(|p| (p, Restore::Trunk));
-        let mut trainer = Trainer::new(&params, task, opts, cli.resume, restore)?;
+        let mut trainer = Trainer::new(&params, task, opts, cli.run.resume, restore)?;
         let logs = trainer.run()?;
         trainer.finish(&cli.params)?;
         if !cli.quiet {

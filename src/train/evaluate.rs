@@ -26,6 +26,8 @@ pub struct TrackMetric {
 pub struct GeneMetric {
     pub index: usize,
     pub identifier: String,
+    /// The track's strand (None: unstranded, every gene counts).
+    pub strand: Option<char>,
     /// Genes on the track's strand (all genes for unstranded tracks) with exon bins in the windows.
     pub genes: usize,
     pub pearson_r: f64,
@@ -187,6 +189,7 @@ pub fn evaluate(
             gene_metrics.push(GeneMetric {
                 index: t,
                 identifier: data.targets.rows[t].identifier.clone(),
+                strand,
                 genes: n,
                 pearson_r: if n > 1 { gacc.pearson(0) } else { f64::NAN },
                 pearson_r_mean: if n > 1 { gacc.pearson(1) } else { f64::NAN },

@@ -6,6 +6,7 @@ pub mod data;
 pub mod evaluate;
 pub mod kmer;
 pub mod lm;
+pub mod loop_args;
 pub mod plot;
 pub mod rng;
 pub mod supervised;

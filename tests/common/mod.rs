@@ -95,3 +95,12 @@ pub fn run_python(script: &str, args: &[&str]) -> String {
     assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).to_string()
 }
+
+/// Every tensor of a trainer's model (moving statistics included), sorted by name.
+pub fn trainer_weights<T: shorkie::train::trainer::Task>(t: &shorkie::train::trainer::Trainer<T>) -> Vec<(String, Vec<f32>)> {
+    let data = t.varmap.data().lock().unwrap();
+    let mut v: Vec<(String, Vec<f32>)> =
+        data.iter().map(|(k, v)| (k.clone(), v.as_tensor().flatten_all().unwrap().to_vec1().unwrap())).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
