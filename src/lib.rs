@@ -20,6 +20,7 @@ pub mod gtf;
 pub mod io;
 pub mod keras_h5;
 pub mod layers;
+pub mod model_args;
 pub mod model;
 pub mod npz;
 pub mod parity;
