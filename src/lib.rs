@@ -18,6 +18,7 @@ pub mod error;
 pub mod fasta;
 pub mod gtf;
 pub mod io;
+pub mod ism;
 pub mod keras_h5;
 pub mod layers;
 pub mod model_args;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 
-use crate::blocks::{build_block, Block, BuildCtx, Reprs, Shape};
+use crate::blocks::{build_block, Block, BuildCtx, Reach, Reprs, Shape};
 use crate::builder::{Builder, KerasSlot};
 use crate::config::{ModelParams, Params};
 use crate::error::{Error, Result};
@@ -23,6 +23,24 @@ pub fn save_model_tensors(tensors: &HashMap<String, Tensor>, in_channels: usize,
     meta.insert(META_INPUT_CHANNELS.to_string(), in_channels.to_string());
     meta.insert("shorkie.format".to_string(), "shorkie-seqnn-v1".to_string());
     crate::io::save_tensors(tensors, meta, path)
+}
+
+/// The local leading part of the trunk (see [`SeqNN::local_prefix`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LocalPrefix {
+    /// Trunk blocks in the prefix.
+    pub blocks: usize,
+    pub reach: Reach,
+    /// Representations the prefix saves (indices `0..reprs`).
+    pub reprs: usize,
+}
+
+/// A head computing some of its tracks: the last block narrowed when it can be, else a
+/// selection after it.
+pub struct HeadView {
+    pub head: usize,
+    tracks: Option<Tensor>,
+    last: Option<Box<dyn Block>>,
 }
 
 pub struct Head {
@@ -43,8 +61,13 @@ pub struct SeqNN {
     heads: Vec<Head>,
     /// Which saved representations the forward pass must keep.
     keep: Vec<bool>,
+    /// The length and channels of each saved representation.
+    repr_shapes: Vec<Shape>,
     slots: Vec<KerasSlot>,
     train: std::sync::Arc<crate::builder::TrainCtx>,
+    /// Saved representations that are whole trunk blocks' outputs.
+    block_output_reprs: Vec<usize>,
+    device: Device,
 }
 
 impl SeqNN {
@@ -55,14 +78,16 @@ impl SeqNN {
         if in_channels == 0 {
             return Err(Error::config(source, "the model needs at least one input channel"));
         }
+        let device = vb.device().clone();
         let b = Builder::new(vb);
         let mut ctx = BuildCtx::new(Shape { len: model.seq_length, ch: in_channels });
         let mut trunk = Vec::new();
+        let mut block_output_reprs = Vec::new();
         for (i, spec) in model.trunk.iter().enumerate() {
             let location = format!("model.trunk[{i}]");
             let block = build_block(&b.pp(format!("trunk.{i}")), spec, &model.globals, &location, source, &mut ctx)?;
             trunk.push((format!("trunk[{i}] {}", spec.name), block));
-            ctx.push_repr();
+            block_output_reprs.push(ctx.push_repr());
         }
         let trunk_activation = Activation::parse(Some(&model.activation))
             .map_err(|e| Error::config(source, format!("model.activation: {e}")))?;
@@ -102,8 +127,11 @@ impl SeqNN {
             trunk_shape,
             heads,
             keep,
+            repr_shapes: ctx.reprs.clone(),
             slots: b.slots(),
             train: b.train_ctx(),
+            block_output_reprs,
+            device,
         })
     }
 
@@ -218,11 +246,22 @@ impl SeqNN {
         &self,
         x: &Tensor,
         reprs: &mut Reprs,
-        mut timings: Option<&mut Vec<(String, f64)>>,
+        timings: Option<&mut Vec<(String, f64)>>,
     ) -> Result<Tensor> {
         self.check_input(x)?;
+        self.run_trunk_from(x, 0, reprs, timings)
+    }
+
+    /// Trunk blocks `first..`, then the trunk activation.
+    fn run_trunk_from(
+        &self,
+        x: &Tensor,
+        first: usize,
+        reprs: &mut Reprs,
+        mut timings: Option<&mut Vec<(String, f64)>>,
+    ) -> Result<Tensor> {
         let mut x = x.clone();
-        for (label, block) in &self.trunk {
+        for (label, block) in &self.trunk[first..] {
             let start = Instant::now();
             x = block.forward(&x, reprs)?;
             reprs.push(&x);
@@ -236,6 +275,115 @@ impl SeqNN {
             t.push(("trunk activation".into(), start.elapsed().as_secs_f64()));
         }
         Ok(x)
+    }
+
+    /// The leading trunk blocks whose outputs depend only on nearby bases (the
+    /// convolution tower before any attention): what a single-base change cannot reach
+    /// beyond `reach.radius` bp.
+    pub fn local_prefix(&self) -> LocalPrefix {
+        let mut reach = Reach::none();
+        let mut blocks = 0;
+        for (_, block) in &self.trunk {
+            let mut r = reach;
+            if !block.reach(&mut r) {
+                break;
+            }
+            reach = r;
+            blocks += 1;
+        }
+        // Representations are saved inside towers and after every trunk block; count the
+        // ones the prefix saves by the build-time shapes up to its last output.
+        let mut reprs = 0;
+        if blocks > 0 {
+            let mut seen = 0;
+            for (i, _) in self.repr_shapes.iter().enumerate() {
+                reprs = i + 1;
+                if self.is_block_output(i) {
+                    seen += 1;
+                    if seen == blocks {
+                        break;
+                    }
+                }
+            }
+        }
+        LocalPrefix { blocks, reach, reprs }
+    }
+
+    /// Whether saved representation `i` is a trunk block's output (the others are saved
+    /// inside towers).
+    fn is_block_output(&self, i: usize) -> bool {
+        self.block_output_reprs.contains(&i)
+    }
+
+    /// Runs the local prefix on `x` `[B, len, channels]`, any length divisible by the
+    /// prefix stride: its output and the representations it saved.
+    pub fn run_local(&self, x: &Tensor, prefix: &LocalPrefix) -> Result<(Tensor, Vec<Option<Tensor>>)> {
+        let (_, len, ch) = x.dims3()?;
+        if ch != self.in_channels {
+            return Err(Error::Input(format!("input has {ch} channels, the model expects {}", self.in_channels)));
+        }
+        if len % prefix.reach.stride != 0 {
+            return Err(Error::Input(format!("local input length {len} is not a multiple of {}", prefix.reach.stride)));
+        }
+        let mut reprs = Reprs::new(&self.keep);
+        let mut x = x.clone();
+        for (_, block) in &self.trunk[..prefix.blocks] {
+            x = block.forward(&x, &mut reprs)?;
+            reprs.push(&x);
+        }
+        Ok((x, reprs.into_store()))
+    }
+
+    /// Finishes a forward pass from the local prefix's output and saved representations:
+    /// the rest of the trunk, then head `head` (restricted to some tracks when given).
+    pub fn run_after_local(
+        &self,
+        x: &Tensor,
+        saved: Vec<Option<Tensor>>,
+        prefix: &LocalPrefix,
+        head: &HeadView,
+    ) -> Result<Tensor> {
+        let mut reprs = Reprs::resume(&self.keep, saved);
+        let mut x = self.run_trunk_from(x, prefix.blocks, &mut reprs, None)?;
+        let blocks = &self.heads[head.head].blocks;
+        for (i, (_, block)) in blocks.iter().enumerate() {
+            x = match (&head.last, i + 1 == blocks.len()) {
+                (Some(last), true) => last.forward(&x, &mut reprs)?,
+                _ => block.forward(&x, &mut reprs)?,
+            };
+        }
+        if let (None, Some(idx)) = (&head.last, &head.tracks) {
+            x = x.index_select(idx, 2)?;
+        }
+        Ok(x)
+    }
+
+    /// Head `head` computing only `tracks` (all when None).
+    pub fn head_view(&self, head: usize, tracks: Option<&[usize]>) -> Result<HeadView> {
+        let h = self.heads.get(head).ok_or_else(|| Error::Input(format!("the model has no head {head}")))?;
+        let Some(tracks) = tracks else {
+            return Ok(HeadView { head, tracks: None, last: None });
+        };
+        if let Some(&t) = tracks.iter().find(|&&t| t >= h.shape.ch) {
+            return Err(Error::Input(format!("track {t} is outside the model's {} tracks", h.shape.ch)));
+        }
+        let device = h.blocks.first().map(|_| self.device());
+        let idx: Vec<u32> = tracks.iter().map(|&t| t as u32).collect();
+        let idx = Tensor::from_vec(idx, tracks.len(), &device.unwrap_or(Device::Cpu))?;
+        let last = match h.blocks.last() {
+            Some((_, block)) => block.select_outputs(&idx)?,
+            None => None,
+        };
+        Ok(HeadView { head, tracks: Some(idx), last })
+    }
+
+    /// Length and channels of saved representation `i`.
+    pub fn repr_shape(&self, i: usize) -> Shape {
+        self.repr_shapes[i]
+    }
+
+    pub fn device(&self) -> Device {
+        self.device.clone()
     }
 
     /// The trunk output (after the final activation): `[batch, bins, channels]`.

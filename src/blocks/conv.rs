@@ -3,7 +3,7 @@
 use candle_core::Tensor;
 
 use super::norm::{activation, Norm};
-use super::{filters_mult, round_filters, Args, Block, BuildCtx, Reprs};
+use super::{filters_mult, round_filters, Args, Block, BuildCtx, Reach, Reprs};
 use crate::builder::Builder;
 use crate::error::Result;
 use crate::layers::reshape::max_pool_same;
@@ -97,6 +97,11 @@ impl ConvNac {
         Ok(ConvNac { norm, act, conv, residual, pool })
     }
 
+    fn reach(&self, r: &mut Reach) {
+        r.conv(self.conv.span());
+        r.pool(self.pool);
+    }
+
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let y = self.norm.forward_act(x, self.act)?;
         let mut y = self.conv.forward(&y)?;
@@ -136,6 +141,11 @@ impl ConvBlock {
         Ok(ConvBlock { act, conv, norm, residual, act_end, pool })
     }
 
+    fn reach(&self, r: &mut Reach) {
+        r.conv(self.conv.span());
+        r.pool(self.pool);
+    }
+
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let y = self.conv.forward(&self.act.forward(x)?)?;
         let mut y = self.norm.forward(&y)?;
@@ -166,6 +176,15 @@ struct ConvDna {
 }
 
 impl Block for ConvDna {
+    fn reach(&self, r: &mut Reach) -> bool {
+        r.conv(self.conv.span());
+        if let Some((branch, _)) = &self.residual {
+            branch.reach(r);
+        }
+        r.pool(self.pool);
+        true
+    }
+
     fn forward(&self, x: &Tensor, _reprs: &mut Reprs) -> Result<Tensor> {
         let mut y = self.conv.forward(x)?;
         match &self.residual {
@@ -213,12 +232,22 @@ pub fn conv_dna(b: &Builder, args: &Args, ctx: &mut BuildCtx) -> Result<Box<dyn 
 struct Single<T>(T);
 
 impl Block for Single<ConvBlock> {
+    fn reach(&self, r: &mut Reach) -> bool {
+        self.0.reach(r);
+        true
+    }
+
     fn forward(&self, x: &Tensor, _reprs: &mut Reprs) -> Result<Tensor> {
         self.0.forward(x)
     }
 }
 
 impl Block for Single<ConvNac> {
+    fn reach(&self, r: &mut Reach) -> bool {
+        self.0.reach(r);
+        true
+    }
+
     fn forward(&self, x: &Tensor, _reprs: &mut Reprs) -> Result<Tensor> {
         self.0.forward(x)
     }
@@ -276,6 +305,11 @@ struct Tower<T> {
 }
 
 impl Block for Tower<ConvBlock> {
+    fn reach(&self, r: &mut Reach) -> bool {
+        self.steps.iter().for_each(|s| s.reach(r));
+        true
+    }
+
     fn forward(&self, x: &Tensor, reprs: &mut Reprs) -> Result<Tensor> {
         let mut x = x.clone();
         for step in &self.steps {
@@ -287,6 +321,11 @@ impl Block for Tower<ConvBlock> {
 }
 
 impl Block for Tower<ConvNac> {
+    fn reach(&self, r: &mut Reach) -> bool {
+        self.steps.iter().for_each(|s| s.reach(r));
+        true
+    }
+
     fn forward(&self, x: &Tensor, reprs: &mut Reprs) -> Result<Tensor> {
         let mut x = x.clone();
         for step in &self.steps {
@@ -337,6 +376,15 @@ struct ResTower {
 }
 
 impl Block for ResTower {
+    fn reach(&self, r: &mut Reach) -> bool {
+        for step in &self.steps {
+            step.first.reach(r);
+            step.rest.iter().for_each(|c| c.reach(r));
+            r.pool(step.pool);
+        }
+        true
+    }
+
     fn forward(&self, x: &Tensor, reprs: &mut Reprs) -> Result<Tensor> {
         let mut x = x.clone();
         for step in &self.steps {

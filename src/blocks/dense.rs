@@ -86,6 +86,10 @@ struct DenseOnly {
 }
 
 impl Block for DenseOnly {
+    fn select_outputs(&self, idx: &Tensor) -> Result<Option<Box<dyn Block>>> {
+        Ok(Some(Box::new(DenseOnly { flatten: self.flatten, dense: self.dense.select_outputs(idx)? })))
+    }
+
     fn forward(&self, x: &Tensor, _reprs: &mut Reprs) -> Result<Tensor> {
         if self.flatten {
             self.dense.forward(&flatten(x)?)

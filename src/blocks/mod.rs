@@ -66,6 +66,15 @@ impl<'a> Reprs<'a> {
         self.store.push(keep.then(|| t.clone()));
     }
 
+    /// Continues a pass from representations saved by an earlier one.
+    pub fn resume(keep: &'a [bool], store: Vec<Option<Tensor>>) -> Self {
+        Reprs { keep, store }
+    }
+
+    pub fn into_store(self) -> Vec<Option<Tensor>> {
+        self.store
+    }
+
     pub fn get(&self, i: usize) -> Result<&Tensor> {
         self.store
             .get(i)
@@ -74,9 +83,51 @@ impl<'a> Reprs<'a> {
     }
 }
 
+/// How far a stack of local layers reaches: an output position covers its own `stride`
+/// input base pairs plus at most `radius` bp on either side. Fast ISM relies on it being
+/// an upper bound (and its tests on it being exact enough to matter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    pub radius: usize,
+    pub stride: usize,
+}
+
+impl Reach {
+    pub fn none() -> Self {
+        Reach { radius: 0, stride: 1 }
+    }
+
+    /// A "same"-padded convolution spanning `span` positions at the current resolution:
+    /// `span / 2` on the longer side (Keras puts an even span's extra tap on the right).
+    pub fn conv(&mut self, span: usize) {
+        self.radius += span / 2 * self.stride;
+    }
+
+    /// A pool of `size` positions with stride `size`: each output covers exactly its
+    /// inputs' footprint, so only the stride grows.
+    pub fn pool(&mut self, size: usize) {
+        if size > 1 {
+            self.stride *= size;
+        }
+    }
+}
+
 /// A built block.
 pub trait Block: Send + Sync {
     fn forward(&self, x: &Tensor, reprs: &mut Reprs) -> Result<Tensor>;
+
+    /// For blocks whose every output position depends only on nearby input positions:
+    /// extends `reach` by this block and returns true. Global blocks (attention, flatten)
+    /// return false.
+    fn reach(&self, _reach: &mut Reach) -> bool {
+        false
+    }
+
+    /// The same block computing only output channels `idx` (a head restricted to the
+    /// tracks a score needs); None when the block cannot.
+    fn select_outputs(&self, _idx: &Tensor) -> Result<Option<Box<dyn Block>>> {
+        Ok(None)
+    }
 }
 
 type BuildFn = fn(&Builder, &Args, &mut BuildCtx) -> Result<Box<dyn Block>>;

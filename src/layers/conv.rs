@@ -15,6 +15,11 @@ pub struct Conv1D {
 }
 
 impl Conv1D {
+    /// Input positions one output position spans.
+    pub fn span(&self) -> usize {
+        (self.kernel.dims()[0] - 1) * self.dilation + 1
+    }
+
     pub fn new(
         b: &Builder,
         in_dim: usize,

@@ -34,6 +34,13 @@ impl Dense {
         Dense { kernel, bias, activation }
     }
 
+    /// Keeps output units `idx` only.
+    pub fn select_outputs(&self, idx: &Tensor) -> Result<Self> {
+        let kernel = self.kernel.index_select(idx, 1)?.contiguous()?;
+        let bias = self.bias.as_ref().map(|b| b.index_select(idx, 0)).transpose()?;
+        Ok(Dense { kernel, bias, activation: self.activation })
+    }
+
     pub fn out_dim(&self) -> usize {
         self.kernel.dims()[1]
     }
