@@ -29,6 +29,7 @@ pub mod score;
 pub mod sim;
 pub mod targets;
 pub mod train;
+pub mod viz;
 
 pub use config::Params;
 pub use error::{Error, Result};

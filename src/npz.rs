@@ -96,3 +96,62 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     };
     Some(&rest[..end])
 }
+
+/// One `.npy` payload: little-endian f32, C order.
+pub fn npy_bytes(shape: &[usize], data: &[f32]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
+    // The header (with magic, version and length) is padded to a multiple of 64 bytes.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + 4 * data.len());
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in data {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// Writes named f32 arrays as an `.npz` (atomically).
+pub fn write_npz(path: &Path, arrays: &[(&str, Vec<usize>, &[f32])]) -> Result<()> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for (name, shape, data) in arrays {
+            let expected: usize = shape.iter().product();
+            if expected != data.len() {
+                return Err(Error::Other(format!("array {name}: shape {shape:?} does not hold {} values", data.len())));
+            }
+            let fail = |e: String| Error::Other(format!("{}: {e}", path.display()));
+            zip.start_file(format!("{name}.npy"), opts).map_err(|e| fail(e.to_string()))?;
+            zip.write_all(&npy_bytes(shape, data)).map_err(|e| fail(e.to_string()))?;
+        }
+        zip.finish().map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+    }
+    crate::io::write_atomic(path, &buf.into_inner())
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+
+    #[test]
+    fn written_arrays_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.npz");
+        let data: Vec<f32> = (0..24).map(|i| i as f32 * 0.5).collect();
+        write_npz(&p, &[("x", vec![2, 3, 4], &data), ("v", vec![3], &data[..3])]).unwrap();
+        let back = read_npz(&p).unwrap();
+        assert_eq!(back["x"].shape, vec![2, 3, 4]);
+        assert_eq!(back["x"].data, data);
+        assert_eq!(back["v"].shape, vec![3]);
+        assert!(write_npz(&p, &[("bad", vec![5], &data[..3])]).is_err());
+    }
+}

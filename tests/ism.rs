@@ -180,3 +180,201 @@ fn gradient_matches_finite_differences_on_the_small_fixture() {
     assert!(scale > 0.0);
     assert!(worst < 2e-2, "finite difference disagrees with the gradient by {worst} of the largest gradient");
 }
+
+fn ism_cmd(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_shorkie-ism")).args(args).output().expect("run shorkie-ism")
+}
+
+fn small_args(model: &str) -> Vec<String> {
+    [
+        "-m", model,
+        "-p", data("small_finetuned/params.json").to_str().unwrap(),
+        "-t", data("small_targets.txt").to_str().unwrap(),
+        "-f", data("chrI.fa.gz").to_str().unwrap(),
+        "--species-index", "0", "-q",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn tsv_rows(path: &std::path::Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn cli_bed_run_writes_consistent_tsv_npz_and_bedgraph() {
+    let model = small_model();
+    let dir = tempfile::tempdir().unwrap();
+    let bed = dir.path().join("r.bed");
+    std::fs::write(&bed, "chrI\t5000\t5030\tr1\nchrI\t100\t110\n").unwrap();
+    let out = dir.path().join("out");
+    let mut args = small_args(model.to_str().unwrap());
+    args.extend(["--tracks", "0,2,5", "--stats", "logSED,SUM", "--rc", "--plot", "-o", out.to_str().unwrap(), bed.to_str().unwrap()].map(String::from));
+    let res = ism_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let rows = tsv_rows(&out.join("ism.tsv"));
+    assert_eq!(rows.len(), 3 * (30 + 10));
+    assert_eq!(rows[0][..5], ["r1", "chrI", "5001", "A", "C"].map(String::from)[..]);
+    assert_eq!(rows[3 * 30][0], "chrI:101-110");
+    // The reference base of every row matches the FASTA (samtools).
+    let faidx = sh(&format!("samtools faidx {} chrI:5001-5030 | grep -v '>' | tr -d '\\n'", data("chrI.fa.gz").display()));
+    let reference = String::from_utf8_lossy(&faidx.stdout).to_string();
+    for (i, r) in rows[..90].iter().enumerate() {
+        assert_eq!(r[3], reference[i / 3..i / 3 + 1].to_string());
+        assert_ne!(r[3], r[4]);
+    }
+    // NPZ (read by numpy) and bedGraph from the same first statistic (logSED) per track.
+    let script = r##"
+import sys, numpy as np
+z = np.load(sys.argv[1])
+h, s = z["hyp_scores"], z["seqs"]
+assert h.shape == (2, 30, 4) and s.shape == (2, 30, 4), (h.shape, s.shape)
+assert np.allclose(h.sum(-1), 0, atol=1e-6)
+assert np.all(s[0].sum(-1) == 1) and np.all(s[1, :10].sum(-1) == 1) and np.all(s[1, 10:] == 0)
+rows = [l.split("\t") for l in open(sys.argv[2]) if not l.startswith("#")]
+col = 5  # logSED of track 0
+ism = np.zeros((30, 4))
+for i, r in enumerate(rows[:90]):
+    ism[i // 3, "ACGT".index(r[4])] = float(r[col])
+want = ism - ism.mean(-1, keepdims=True)
+assert np.allclose(h[0], want, rtol=1e-4, atol=1e-9), np.abs(h[0] - want).max()
+bg = [l.split() for l in open(sys.argv[3]) if not l.startswith("track")]
+proj = {int(b[1]): float(b[3]) for b in bg}
+ref = s[0].argmax(-1)
+for i in range(30):
+    assert abs(proj[5000 + i] - h[0, i, ref[i]]) <= 1e-6 + 1e-4 * abs(h[0, i, ref[i]])
+print("ok")
+"##;
+    let res = run_python(
+        script,
+        &[out.join("ism.track0.npz").to_str().unwrap(), out.join("ism.tsv").to_str().unwrap(), out.join("ism.track0.bedgraph").to_str().unwrap()],
+    );
+    assert_eq!(res.trim(), "ok");
+    assert!(out.join("plots/r1.svg").exists());
+
+    // Brute force gives the same scores.
+    let out2 = dir.path().join("brute");
+    let mut args = small_args(model.to_str().unwrap());
+    args.extend(["--tracks", "0,2,5", "--stats", "logSED,SUM", "--rc", "--brute-force", "-o", out2.to_str().unwrap(), bed.to_str().unwrap()].map(String::from));
+    let res = ism_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let brute = tsv_rows(&out2.join("ism.tsv"));
+    assert_eq!(brute.len(), rows.len());
+    for (a, b) in rows.iter().zip(&brute) {
+        assert_eq!(a[..5], b[..5]);
+        for (x, y) in a[5..].iter().zip(&b[5..]) {
+            let (x, y): (f64, f64) = (x.parse().unwrap(), y.parse().unwrap());
+            assert!((x - y).abs() <= 1e-5 * y.abs().max(1e-3), "{x} vs {y}");
+        }
+    }
+}
+
+#[test]
+fn cli_vcf_mode_agrees_with_shorkie_score_at_the_variant() {
+    let model = small_model();
+    let dir = tempfile::tempdir().unwrap();
+    let vcf = dir.path().join("v.vcf");
+    std::fs::write(&vcf, "##fileformat=VCFv4.2\n##contig=<ID=chrI,length=230218>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchrI\t5000\tsnv1\tA\tC\t.\tPASS\t.\n").unwrap();
+    let out = dir.path().join("out");
+    let mut args = small_args(model.to_str().unwrap());
+    args.extend(["--vcf", "-l", "3", "--tracks", "1,4", "--stats", "logSED,SUM", "--rc", "--shifts", "-1,0", "-o", out.to_str().unwrap(), vcf.to_str().unwrap()].map(String::from));
+    let res = ism_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let rows = tsv_rows(&out.join("ism.tsv"));
+    assert_eq!(rows.len(), 3 * 7);
+    let at = rows.iter().find(|r| r[2] == "5000" && r[4] == "C").expect("the variant's own row");
+    let mut sargs = small_args(model.to_str().unwrap());
+    sargs.extend(["--tracks", "1,4", "--stats", "logSED,SUM", "--rc", "--shifts", "-1,0", vcf.to_str().unwrap()].map(String::from));
+    let scored = score_cmd(&sargs.iter().map(String::as_str).collect::<Vec<_>>(), None);
+    assert!(scored.status.success(), "{}", String::from_utf8_lossy(&scored.stderr));
+    let text = String::from_utf8_lossy(&scored.stdout).to_string();
+    let line = text.lines().find(|l| l.starts_with("chrI\t5000")).unwrap();
+    let info = line.split('\t').nth(7).unwrap();
+    let entry = info.split(';').find_map(|kv| kv.strip_prefix("SHORKIE=")).unwrap();
+    let values: Vec<f64> = entry.split('|').skip(2).map(|v| v.parse().unwrap()).collect();
+    let ism: Vec<f64> = at[5..].iter().map(|v| v.parse().unwrap()).collect();
+    assert_eq!(values.len(), ism.len());
+    for (a, b) in ism.iter().zip(&values) {
+        assert!((a - b).abs() <= 1e-4 * b.abs().max(1e-6), "ISM {a} vs shorkie-score {b}");
+    }
+}
+
+#[test]
+fn cli_group_by_writes_a_symmetric_distance_matrix_of_the_group_profiles() {
+    let model = small_model();
+    let dir = tempfile::tempdir().unwrap();
+    let bed = dir.path().join("r.bed");
+    std::fs::write(&bed, "chrI\t6000\t6012\n").unwrap();
+    let out = dir.path().join("out");
+    let mut args = small_args(model.to_str().unwrap());
+    args.extend(["--tracks", "0-11", "--group-by", r"synthetic track (\d)$", "--stats", "SUM", "--saliency", "-o", out.to_str().unwrap(), bed.to_str().unwrap()].map(String::from));
+    let res = ism_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    // Tracks 0-9 match (one group each); 10 and 11 do not end in a single digit.
+    let d = std::fs::read_to_string(out.join("groups.distance.tsv")).unwrap();
+    let lines: Vec<Vec<&str>> = d.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines[0][1..], ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+    let m: Vec<Vec<f64>> = lines[1..].iter().map(|r| r[1..].iter().map(|v| v.parse().unwrap()).collect()).collect();
+    let profile = |g: usize| -> Vec<f64> {
+        std::fs::read_to_string(out.join(format!("ism.{g}.bedgraph"))).unwrap().lines().skip(1).map(|l| l.split('\t').nth(3).unwrap().parse().unwrap()).collect()
+    };
+    for i in 0..10 {
+        assert_eq!(m[i][i], 0.0);
+        for j in 0..10 {
+            assert!((m[i][j] - m[j][i]).abs() < 1e-12);
+            let want: f64 = profile(i).iter().zip(profile(j)).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+            assert!((m[i][j] - want).abs() <= 1e-4 * want.max(1e-9), "{i},{j}: {} vs {want}", m[i][j]);
+        }
+    }
+    assert!(m[0][1] > 0.0);
+    for f in ["groups.heatmap.svg", "groups.profiles.svg", "saliency.3.npz", "saliency.3.bedgraph"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+}
+
+#[test]
+fn cli_bad_input_gives_one_line_errors() {
+    let model = small_model();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("chrI\t230000\t230300\n", vec!["line 1", "runs past the end of chrI"]),
+        ("chrX\t1\t10\n", vec!["line 1", "chrX", "not in the FASTA"]),
+        ("chrI\t1\t10\nchrI\t50\t50\n", vec!["line 2", "empty"]),
+        ("chrI\t100\t5000\n", vec!["line 1", "longer than the model"]),
+        ("chrI\tten\t20\n", vec!["line 1", "not a whole number"]),
+    ];
+    for (i, (bed, needles)) in cases.iter().enumerate() {
+        let p = dir.path().join(format!("b{i}.bed"));
+        std::fs::write(&p, bed).unwrap();
+        let out = dir.path().join(format!("o{i}"));
+        let mut args = small_args(model.to_str().unwrap());
+        args.extend(["-o", out.to_str().unwrap(), p.to_str().unwrap()].map(String::from));
+        let res = ism_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut n: Vec<&str> = needles.clone();
+        n.push(p.to_str().unwrap());
+        assert_one_line_error(&res, &n);
+        assert!(!out.join("ism.tsv").exists());
+    }
+    // An output directory that cannot be written.
+    let ro = dir.path().join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let file_as_dir = dir.path().join("plainfile");
+    std::fs::write(&file_as_dir, "x").unwrap();
+    let p = dir.path().join("ok.bed");
+    std::fs::write(&p, "chrI\t1000\t1002\n").unwrap();
+    let mut args = small_args(model.to_str().unwrap());
+    args.extend(["-o", file_as_dir.join("sub").to_str().unwrap(), p.to_str().unwrap()].map(String::from));
+    assert_one_line_error(&ism_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()), &["cannot create output directory"]);
+    // A REF that does not match the FASTA in VCF mode.
+    let vcf = dir.path().join("bad.vcf");
+    std::fs::write(&vcf, "##fileformat=VCFv4.2\n##contig=<ID=chrI,length=230218>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchrI\t5000\tx\tG\tC\t.\tPASS\t.\n").unwrap();
+    let mut args = small_args(model.to_str().unwrap());
+    args.extend(["--vcf", "-o", dir.path().join("ov").to_str().unwrap(), vcf.to_str().unwrap()].map(String::from));
+    assert_one_line_error(&ism_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()), &["record 1", "REF G does not match"]);
+}

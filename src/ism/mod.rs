@@ -5,9 +5,11 @@
 //! predictions into the scorer's statistics; [`saliency`] is gradient x input.
 
 pub mod fast;
+pub mod report;
 pub mod runner;
 pub mod saliency;
 pub mod score;
+pub mod windows;
 
 pub use fast::{FastIsm, Mutant};
 pub use runner::{RunSpec, Runner};

@@ -1,0 +1,153 @@
+//! Where ISM runs: BED regions (every base of the region mutated, the model window
+//! centred on it) or VCF records (`flank` bases either side of the variant mutated, the
+//! window placed as the scorer places it, so the variant's own scores agree).
+
+use std::path::Path;
+
+use rust_htslib::bcf::{self, Read as _};
+
+use crate::error::{Error, Result};
+use crate::fasta::Fasta;
+
+/// The variant a window was made for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    pub pos0: i64,
+    pub reference: String,
+    pub alts: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IsmWindow {
+    pub name: String,
+    pub contig: String,
+    /// Genome coordinate of the window's first base (negative: N padding before the contig).
+    pub start: i64,
+    /// The window's bases, upper case, N beyond the contig.
+    pub seq: Vec<u8>,
+    /// Window positions mutated: `lo..hi`.
+    pub lo: usize,
+    pub hi: usize,
+    pub site: Option<Site>,
+}
+
+impl IsmWindow {
+    pub fn len(&self) -> usize {
+        self.hi - self.lo
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hi == self.lo
+    }
+}
+
+fn window(fasta: &Fasta, contig: &str, start: i64, seq_len: usize) -> Result<Vec<u8>> {
+    Ok(fasta.fetch_padded(contig, start, start + seq_len as i64)?.to_ascii_uppercase())
+}
+
+/// BED regions (`-` for stdin); each must fit one model window.
+pub fn from_bed(path: &str, fasta: &Fasta, seq_len: usize) -> Result<Vec<IsmWindow>> {
+    let text = if path == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| Error::Input(format!("<stdin>: {e}")))?;
+        s
+    } else {
+        std::fs::read_to_string(path).map_err(|e| Error::io(Path::new(path), e))?
+    };
+    let source = if path == "-" { "<stdin>" } else { path };
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() || line.starts_with('#') || line.starts_with("track") || line.starts_with("browser") {
+            continue;
+        }
+        let at = format!("{source}: line {}", i + 1);
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < 3 {
+            return Err(Error::Input(format!("{at}: a BED line needs chrom, start and end (tab-separated)")));
+        }
+        let parse = |s: &str, what: &str| {
+            s.trim().parse::<i64>().map_err(|_| Error::Input(format!("{at}: {what} \"{s}\" is not a whole number")))
+        };
+        let (contig, s, e) = (f[0].to_string(), parse(f[1], "start")?, parse(f[2], "end")?);
+        let Some(clen) = fasta.length(&contig) else {
+            return Err(Error::Input(format!("{at}: contig \"{contig}\" is not in the FASTA")));
+        };
+        if s < 0 || e <= s {
+            return Err(Error::Input(format!("{at}: region {contig}:{s}-{e} is empty or inverted")));
+        }
+        if e > clen as i64 {
+            return Err(Error::Input(format!("{at}: region {contig}:{s}-{e} runs past the end of {contig} ({clen} bp)")));
+        }
+        let len = (e - s) as usize;
+        if len > seq_len {
+            return Err(Error::Input(format!(
+                "{at}: region of {len} bp is longer than the model's {seq_len} bp window; split it"
+            )));
+        }
+        let start = s + (len as i64) / 2 - (seq_len / 2) as i64;
+        let name = f.get(3).map(|n| n.trim()).filter(|n| !n.is_empty()).map(str::to_string).unwrap_or(format!("{contig}:{}-{e}", s + 1));
+        out.push(IsmWindow {
+            name,
+            seq: window(fasta, &contig, start, seq_len)?,
+            contig,
+            start,
+            lo: (s - start) as usize,
+            hi: (e - start) as usize,
+            site: None,
+        });
+    }
+    if out.is_empty() {
+        return Err(Error::Input(format!("{source}: no regions")));
+    }
+    Ok(out)
+}
+
+/// VCF/BCF records (`-` for stdin): `flank` bases either side of each variant.
+pub fn from_vcf(path: &str, fasta: &Fasta, seq_len: usize, flank: usize) -> Result<Vec<IsmWindow>> {
+    let source = if path == "-" { "<stdin>".to_string() } else { path.to_string() };
+    let mut reader = if path == "-" { bcf::Reader::from_stdin() } else { bcf::Reader::from_path(path) }
+        .map_err(|e| Error::Input(format!("{source}: cannot read as VCF/BCF ({e})")))?;
+    let header = reader.header().clone();
+    let mut out = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let at = format!("{source}: record {}", i + 1);
+        let rec = rec.map_err(|e| Error::Input(format!("{at}: {e}")))?;
+        let rid = rec.rid().ok_or_else(|| Error::Input(format!("{at}: no CHROM")))?;
+        let contig = String::from_utf8_lossy(header.rid2name(rid).map_err(|e| Error::Input(format!("{at}: {e}")))?).to_string();
+        let alleles: Vec<String> = rec.alleles().iter().map(|a| String::from_utf8_lossy(a).to_ascii_uppercase()).collect();
+        let pos0 = rec.pos();
+        let Some(clen) = fasta.length(&contig) else {
+            return Err(Error::Input(format!("{at}: contig \"{contig}\" is not in the FASTA")));
+        };
+        let reference = alleles.first().cloned().unwrap_or_default();
+        let fasta_ref = fasta.fetch_padded(&contig, pos0, pos0 + reference.len() as i64)?.to_ascii_uppercase();
+        if pos0 < 0 || pos0 + reference.len() as i64 > clen as i64 || fasta_ref != reference.as_bytes() {
+            return Err(Error::Input(format!(
+                "{at} ({contig}:{}): REF {reference} does not match the FASTA ({})",
+                pos0 + 1,
+                String::from_utf8_lossy(&fasta_ref)
+            )));
+        }
+        // As the scorer: the window is centred on the variant's 1-based position.
+        let start = pos0 + 1 - (seq_len / 2) as i64;
+        let lo = (pos0 - flank as i64).max(0).max(start);
+        let hi = (pos0 + reference.len() as i64 + flank as i64).min(clen as i64).min(start + seq_len as i64);
+        let id = String::from_utf8_lossy(&rec.id()).to_string();
+        let alts: Vec<String> = alleles[1..].to_vec();
+        let name = if id != "." && !id.is_empty() { id } else { format!("{contig}:{}:{reference}:{}", pos0 + 1, alts.join(",")) };
+        out.push(IsmWindow {
+            name,
+            seq: window(fasta, &contig, start, seq_len)?,
+            contig,
+            start,
+            lo: (lo - start) as usize,
+            hi: (hi - start) as usize,
+            site: Some(Site { pos0, reference, alts }),
+        });
+    }
+    if out.is_empty() {
+        return Err(Error::Input(format!("{source}: no records")));
+    }
+    Ok(out)
+}
