@@ -40,6 +40,13 @@ impl Fasta {
         self.lengths.get(contig).copied()
     }
 
+    /// Every contig's name and length (from the `.fai`), sorted by name.
+    pub fn contigs(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self.lengths.iter().map(|(n, l)| (n.clone(), *l)).collect();
+        v.sort();
+        v
+    }
+
     pub fn has(&self, contig: &str) -> bool {
         self.lengths.contains_key(contig)
     }

@@ -25,6 +25,7 @@ pub mod model_args;
 pub mod model;
 pub mod npz;
 pub mod parity;
+pub mod predict;
 pub mod score;
 pub mod sim;
 pub mod targets;

@@ -54,6 +54,11 @@ pub fn read_bed(path: &Path) -> Result<Vec<Interval>> {
 
 /// Parses BED text; `source` names it in errors (`source:line: what`).
 pub fn parse_bed(text: &str, source: &str) -> Result<Vec<Interval>> {
+    Ok(parse_bed_numbered(text, source)?.into_iter().map(|(_, iv)| iv).collect())
+}
+
+/// As [`parse_bed`], each interval with its 1-based line number (for callers' own errors).
+pub fn parse_bed_numbered(text: &str, source: &str) -> Result<Vec<(usize, Interval)>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
@@ -71,7 +76,7 @@ pub fn parse_bed(text: &str, source: &str) -> Result<Vec<Interval>> {
         if end < start {
             return Err(bad(format!("end {end} is before start {start}")));
         }
-        out.push(Interval::new(contig, start, end));
+        out.push((i + 1, Interval::new(contig, start, end)));
     }
     Ok(out)
 }

@@ -1,0 +1,218 @@
+//! shorkie-predict: BED regions or FASTA sequences in, predicted coverage out as BigWig or
+//! bedGraph.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, ValueEnum};
+use shorkie::ensemble::Ensemble;
+use shorkie::fasta::Fasta;
+use shorkie::model_args::{AugmentArgs, ModelArgs, TrackArgs};
+use shorkie::predict::input::{open_text_arg, read_bed_text};
+use shorkie::predict::output::{prepare_dir, write_bigwig_dir, write_bigwig_stream, BedGraph, Collected};
+use shorkie::predict::{predict, ColumnValues, Geometry, Input, Options};
+use shorkie::Error;
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum OutType {
+    /// one BigWig per output column into -o DIR, or a single one to -o -
+    Bigwig,
+    /// bedGraph text to stdout (or -o FILE)
+    Bedgraph,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "shorkie-predict",
+    version,
+    about = "Predict coverage over BED regions or FASTA sequences with Shorkie models; writes BigWig or bedGraph"
+)]
+struct Cli {
+    /// BED regions (plain or gzip; need not be sorted); `-` for standard input (the default
+    /// without --fasta-input).
+    #[arg(conflicts_with = "fasta_input")]
+    regions: Option<String>,
+    /// Predict over the records of this FASTA instead (plain or gzip; `-` for stdin).
+    #[arg(long, conflicts_with = "fasta")]
+    fasta_input: Option<String>,
+    /// Indexed reference FASTA for BED regions (.fai, and .gzi when bgzipped).
+    #[arg(short, long)]
+    fasta: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    track_args: TrackArgs,
+    #[command(flatten)]
+    augment: AugmentArgs,
+    /// Output bins dropped at each edge of every window when stitching (default: an
+    /// eighth of the model's output bins).
+    #[arg(long)]
+    edge_bins: Option<usize>,
+    /// Write the model's outputs as they are, without undoing the sheet's transforms.
+    #[arg(long)]
+    raw: bool,
+    /// Output format.
+    #[arg(short = 'O', long = "output-type", value_enum, default_value = "bigwig")]
+    output_type: OutType,
+    /// BigWig: a directory (one file per column) or `-` (one column, to stdout).
+    /// bedGraph: a file, or `-`/absent for stdout.
+    #[arg(short, long)]
+    output: Option<String>,
+    /// Windows per forward pass.
+    #[arg(long, default_value_t = 8)]
+    batch_size: usize,
+    /// Compute threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bar or summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// Where the predictions go, prepared before any model work so that a bad destination
+/// fails early.
+enum Dest {
+    BigWigDir(PathBuf),
+    BigWigStdout,
+    BedGraphStdout,
+    BedGraphFile(PathBuf, tempfile::NamedTempFile),
+}
+
+fn destination(cli: &Cli, columns: usize) -> shorkie::Result<Dest> {
+    Ok(match (cli.output_type, cli.output.as_deref()) {
+        (OutType::Bigwig, None) => {
+            return Err(Error::Input(
+                "BigWig output needs -o DIR (one file per track or group) or -o - (one BigWig on stdout); \
+                 -O bedgraph writes text to stdout"
+                    .into(),
+            ))
+        }
+        (OutType::Bigwig, Some("-")) => {
+            if columns != 1 {
+                return Err(Error::Input(format!(
+                    "-o - writes one BigWig, but the track options select {columns} columns: choose one with \
+                     --tracks/--track-regex/--track-group, or use -o DIR or -O bedgraph"
+                )));
+            }
+            Dest::BigWigStdout
+        }
+        (OutType::Bigwig, Some(dir)) => {
+            prepare_dir(Path::new(dir))?;
+            Dest::BigWigDir(PathBuf::from(dir))
+        }
+        (OutType::Bedgraph, None | Some("-")) => Dest::BedGraphStdout,
+        (OutType::Bedgraph, Some(file)) => {
+            let path = PathBuf::from(file);
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(&path, e))?;
+            Dest::BedGraphFile(path, tmp)
+        }
+    })
+}
+
+fn main() {
+    shorkie::cli::default_sigpipe();
+    shorkie::cli::run_main("shorkie-predict", || {
+        let cli = Cli::parse();
+        shorkie::cli::set_threads(cli.threads);
+        if cli.batch_size == 0 {
+            return Err(Error::Input("--batch-size must be at least 1".into()));
+        }
+        let loaded = cli.model.load()?;
+        let geo = Geometry::new(&loaded.models[0], cli.edge_bins)?;
+        let columns = loaded.columns(&cli.track_args)?;
+        let sheet = loaded.sheet()?;
+        let shifts = cli.augment.shift_list()?;
+        let passes = shifts.len() * if cli.augment.rc { 2 } else { 1 };
+        let input = match &cli.fasta_input {
+            Some(arg) => {
+                let source = if arg == "-" { "<stdin>" } else { arg.as_str() };
+                Input::from_fasta_records(open_text_arg(arg)?, source, &geo)?
+            }
+            None => {
+                let fasta_path = cli
+                    .fasta
+                    .as_ref()
+                    .ok_or_else(|| Error::Input("BED regions need --fasta (the indexed genome)".into()))?;
+                let fasta = Fasta::open(fasta_path)?;
+                let (text, source) = read_bed_text(cli.regions.as_deref().unwrap_or("-"))?;
+                Input::from_bed(&text, &source, fasta, &fasta_path.display().to_string(), geo.bin_bp)?
+            }
+        };
+        let dest = destination(&cli, columns.len())?;
+        let ensemble = Ensemble {
+            models: &loaded.models,
+            reverse_complement: cli.augment.rc,
+            shifts,
+            strand_pair: loaded.strand_pair(),
+        };
+        let values = ColumnValues { columns: &columns, sheet: &sheet, raw: cli.raw };
+        let opts = Options { batch_size: cli.batch_size, progress: !cli.quiet && shorkie::cli::stderr_is_tty() };
+        let run = |emit: &mut dyn FnMut(&shorkie::predict::Segment, Vec<f32>) -> shorkie::Result<()>| {
+            predict(&input, &geo, &ensemble, &loaded.layout, &loaded.device, &values, &opts, emit)
+        };
+        let (summary, wrote) = match dest {
+            Dest::BigWigDir(dir) => {
+                let mut collected: Collected = Vec::new();
+                let s = run(&mut |seg, v| {
+                    collected.push((seg.clone(), v));
+                    Ok(())
+                })?;
+                let files = write_bigwig_dir(&dir, &input, &collected, &columns)?;
+                (s, format!("{} BigWig(s) in {}", files.len(), dir.display()))
+            }
+            Dest::BigWigStdout => {
+                let mut collected: Collected = Vec::new();
+                let s = run(&mut |seg, v| {
+                    collected.push((seg.clone(), v));
+                    Ok(())
+                })?;
+                write_bigwig_stream(&mut std::io::stdout().lock(), &input, &collected)?;
+                (s, "a BigWig on stdout".to_string())
+            }
+            Dest::BedGraphStdout => {
+                let out = std::io::BufWriter::new(std::io::stdout().lock());
+                let mut bg = BedGraph::new(out, &columns, "<stdout>")?;
+                let s = run(&mut |seg, v| bg.segment(&input, seg, &v))?;
+                bg.finish()?;
+                (s, "bedGraph on stdout".to_string())
+            }
+            Dest::BedGraphFile(path, tmp) => {
+                let file = tmp.reopen().map_err(|e| Error::io(&path, e))?;
+                let what = path.display().to_string();
+                let mut bg = BedGraph::new(std::io::BufWriter::new(file), &columns, &what)?;
+                let s = run(&mut |seg, v| bg.segment(&input, seg, &v))?;
+                let out = bg.finish()?;
+                drop(out);
+                tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    tmp.as_file()
+                        .set_permissions(std::fs::Permissions::from_mode(0o644))
+                        .map_err(|e| Error::io(&path, e))?;
+                }
+                tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+                (s, format!("bedGraph {}", path.display()))
+            }
+        };
+        if !cli.quiet {
+            let _ = writeln!(
+                std::io::stderr(),
+                "shorkie-predict: {} region(s) as {} interval(s), {} bins from {} windows ({} model(s) x {} pass(es)); {} column(s) -> {}",
+                input.regions,
+                input.segments.len(),
+                summary.bins,
+                summary.windows,
+                loaded.models.len(),
+                passes,
+                columns.len(),
+                wrote
+            );
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,214 @@
+//! shorkie-predict's outputs: BigWigs (one per output column, written with bigtools) and
+//! bedGraph text. Values are written per output bin; BigWig chromosomes are every sequence
+//! of the input ([`Input::seqs`]: the FASTA index, or the FASTA-input records).
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use bigtools::beddata::BedParserStreamingIterator;
+use bigtools::{BigWigWrite, Value};
+use tempfile::NamedTempFile;
+
+use crate::error::{Error, Result};
+use crate::score::tracks::Column;
+
+use super::{Input, Segment};
+
+/// Segments with their values (`bins × columns`), in output order.
+pub type Collected = Vec<(Segment, Vec<f32>)>;
+
+/// A file name stem from a track identifier or group name: letters, digits, `.`, `_` and
+/// `-` are kept, anything else becomes `_`; a name that is empty, starts with `.`, or
+/// repeats an earlier stem gets a suffix (`_2`, `_3`, …) in column order.
+pub fn file_stems(columns: &[Column]) -> Vec<String> {
+    let mut used: HashSet<String> = HashSet::new();
+    columns
+        .iter()
+        .map(|c| {
+            let mut stem: String = c
+                .label
+                .chars()
+                .map(|ch| if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-') { ch } else { '_' })
+                .collect();
+            if stem.is_empty() || stem.starts_with('.') {
+                stem.insert(0, '_');
+            }
+            let mut name = stem.clone();
+            let mut n = 1;
+            while !used.insert(name.clone()) {
+                n += 1;
+                name = format!("{stem}_{n}");
+            }
+            name
+        })
+        .collect()
+}
+
+/// The BigWig chromosome sizes.
+fn chrom_sizes(input: &Input) -> Result<HashMap<String, u32>> {
+    input
+        .seqs
+        .iter()
+        .map(|s| {
+            u32::try_from(s.len)
+                .map(|l| (s.name.clone(), l))
+                .map_err(|_| Error::Input(format!("sequence {} ({} bp) is too long for a BigWig", s.name, s.len)))
+        })
+        .collect()
+}
+
+/// Column `col` of the collected segments, one value per bin, in sequence order.
+struct Values<'a> {
+    input: &'a Input,
+    collected: &'a [(Segment, Vec<f32>)],
+    col: usize,
+    ncols: usize,
+    segment: usize,
+    bin: usize,
+}
+
+impl Iterator for Values<'_> {
+    type Item = (String, Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let (seg, vals) = self.collected.get(self.segment)?;
+            if self.bin < seg.bins() {
+                let (start, end) = self.input.bin_span(seg.seq, seg.first_bin + self.bin as i64);
+                let value = vals[self.bin * self.ncols + self.col];
+                self.bin += 1;
+                let name = self.input.seqs[seg.seq].name.clone();
+                return Some((name, Value { start: start as u32, end: end as u32, value }));
+            }
+            self.segment += 1;
+            self.bin = 0;
+        }
+    }
+}
+
+/// Writes column `col` of `collected` as a BigWig into `file`; `what` names it in errors.
+pub fn write_bigwig(file: File, input: &Input, collected: &[(Segment, Vec<f32>)], col: usize, ncols: usize, what: &str) -> Result<()> {
+    let sizes = chrom_sizes(input)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the BigWig writer runtime: {e}")))?;
+    let values = Values { input, collected, col, ncols, segment: 0, bin: 0 };
+    let data = BedParserStreamingIterator::wrap_infallible_iter(values, false);
+    BigWigWrite::new(file, sizes)
+        .write(data, runtime)
+        .map_err(|e| Error::Other(format!("{what}: cannot write BigWig ({e})")))
+}
+
+/// Makes `dir` (and its parents) if needed and checks that files can be made in it.
+pub fn prepare_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    Ok(())
+}
+
+fn finish_temp(tmp: &NamedTempFile, dest: &Path) -> Result<()> {
+    tmp.as_file().sync_all().map_err(|e| Error::io(dest, e))?;
+    // tempfile creates 0600 files; outputs are ordinary files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|e| Error::io(dest, e))?;
+    }
+    Ok(())
+}
+
+/// One BigWig per column, `DIR/<stem>.bw`: all are written as temporary files in `dir`
+/// first and renamed into place only when every one is complete, so a failure leaves
+/// none behind. Returns the paths written.
+pub fn write_bigwig_dir(dir: &Path, input: &Input, collected: &Collected, columns: &[Column]) -> Result<Vec<PathBuf>> {
+    let mut staged: Vec<(NamedTempFile, PathBuf)> = Vec::new();
+    for (c, stem) in file_stems(columns).into_iter().enumerate() {
+        let dest = dir.join(format!("{stem}.bw"));
+        let tmp = NamedTempFile::new_in(dir).map_err(|e| Error::io(&dest, e))?;
+        let file = tmp.reopen().map_err(|e| Error::io(&dest, e))?;
+        write_bigwig(file, input, collected, c, columns.len(), &dest.display().to_string())?;
+        finish_temp(&tmp, &dest)?;
+        staged.push((tmp, dest));
+    }
+    let mut written: Vec<PathBuf> = Vec::new();
+    for (tmp, dest) in staged {
+        if let Err(e) = tmp.persist(&dest) {
+            for p in &written {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(Error::io(&dest, e.error));
+        }
+        written.push(dest);
+    }
+    Ok(written)
+}
+
+/// One column as a finished BigWig on `out` (staged in a temporary file, as a BigWig is
+/// written with seeks).
+pub fn write_bigwig_stream(out: &mut dyn Write, input: &Input, collected: &Collected) -> Result<()> {
+    let tmp = NamedTempFile::new().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let file = tmp.reopen().map_err(|e| Error::io(tmp.path(), e))?;
+    write_bigwig(file, input, collected, 0, 1, "<stdout>")?;
+    let mut file = File::open(tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
+    std::io::copy(&mut file, out).map_err(|e| Error::io("<stdout>", e))?;
+    out.flush().map_err(|e| Error::io("<stdout>", e))?;
+    Ok(())
+}
+
+/// bedGraph text: `contig start end value` per bin; with several columns, one value
+/// column each, after a `#chrom start end <labels>` header line.
+pub struct BedGraph<W: Write> {
+    out: W,
+    ncols: usize,
+    line: String,
+    /// Names the destination in errors.
+    what: String,
+}
+
+impl<W: Write> BedGraph<W> {
+    pub fn new(mut out: W, columns: &[Column], what: &str) -> Result<Self> {
+        if columns.len() > 1 {
+            let labels: Vec<&str> = columns.iter().map(|c| c.label.as_str()).collect();
+            writeln!(out, "#chrom\tstart\tend\t{}", labels.join("\t")).map_err(|e| Error::io(what, e))?;
+        }
+        Ok(BedGraph { out, ncols: columns.len(), line: String::new(), what: what.to_string() })
+    }
+
+    pub fn segment(&mut self, input: &Input, seg: &Segment, values: &[f32]) -> Result<()> {
+        use std::fmt::Write as _;
+        let name = &input.seqs[seg.seq].name;
+        for (i, row) in values.chunks(self.ncols).enumerate() {
+            let (start, end) = input.bin_span(seg.seq, seg.first_bin + i as i64);
+            self.line.clear();
+            let _ = write!(self.line, "{name}\t{start}\t{end}");
+            for v in row {
+                let _ = write!(self.line, "\t{v}");
+            }
+            self.line.push('\n');
+            self.out.write_all(self.line.as_bytes()).map_err(|e| Error::io(&self.what, e))?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<W> {
+        self.out.flush().map_err(|e| Error::io(&self.what, e))?;
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_are_safe_and_unique() {
+        let cols: Vec<Column> = ["RNA+", "RNA_", "a/b c", "", ".hidden", "x-1.2"]
+            .iter()
+            .map(|l| Column { label: l.to_string(), tracks: vec![0] })
+            .collect();
+        assert_eq!(file_stems(&cols), vec!["RNA_", "RNA__2", "a_b_c", "_", "_.hidden", "x-1.2"]);
+    }
+}
