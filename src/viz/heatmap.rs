@@ -163,9 +163,13 @@ pub fn render_profiles(title: &str, x_start: i64, labels: &[String], profiles: &
     if lo < 0.0 && hi > 0.0 {
         out.push_str(&format!("<line class=\"zero\" x1=\"{ml}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#ccc\"/>\n", px(w - mr), y = px(sy(0.0))));
     }
-    for k in 0..=4 {
-        let v = lo + (hi - lo) * k as f64 / 4.0;
-        out.push_str(&format!("<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"10\">{}</text>\n", px(ml - 6.0), px(sy(v) + 4.0), svg::escape(&fmt_num(v))));
+    // Y ticks on round values (snapped to exactly 0 near zero).
+    let ystep = svg::nice_step(hi - lo, 8);
+    let mut k = (lo / ystep).ceil();
+    while k * ystep <= hi {
+        let v = if (k * ystep).abs() < ystep * 1e-6 { 0.0 } else { k * ystep };
+        k += 1.0;
+        out.push_str(&format!("<text class=\"ytick\" x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"10\">{}</text>\n", px(ml - 6.0), px(sy(v) + 4.0), svg::escape(&fmt_num(v))));
     }
     let step = (svg::nice_step(x_span, 5) as i64).max(1);
     let mut i = 0i64;

@@ -624,6 +624,9 @@ mod tests {
         let legend: Vec<&str> = class(&els, "legend").iter().map(|e| e.text.as_str()).collect();
         assert_eq!(legend, ["t0 & t1", "t2", "t3"]);
         assert!(class(&els, "zero").len() == 1, "values straddle 0");
+        // Y ticks on round values: -0.2 … 1.0 in steps of 0.2, including an exact 0.
+        let yt: Vec<&str> = class(&els, "ytick").iter().map(|e| e.text.as_str()).collect();
+        assert_eq!(yt, ["-0.2", "0", "0.2", "0.4", "0.6", "0.8", "1"]);
         // Distinct colours per profile.
         let c0 = lines[0].attr("stroke").unwrap();
         assert!(lines.iter().filter(|e| e.name == "polyline").skip(1).all(|e| e.attr("stroke") != Some(c0)));
