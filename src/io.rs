@@ -9,6 +9,16 @@ use candle_core::Tensor;
 
 use crate::error::{Error, Result};
 
+/// Makes output directory `dir` (and its parents) if needed and checks that files can be
+/// made in it, so a bad destination fails before any work.
+pub fn prepare_output_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::Input(format!("{}: cannot create output directory ({e})", dir.display())))?;
+    tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| Error::Input(format!("{}: output directory is not writable ({e})", dir.display())))?;
+    Ok(())
+}
+
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {

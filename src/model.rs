@@ -31,8 +31,6 @@ pub struct LocalPrefix {
     /// Trunk blocks in the prefix.
     pub blocks: usize,
     pub reach: Reach,
-    /// Representations the prefix saves (indices `0..reprs`).
-    pub reprs: usize,
 }
 
 /// A head computing some of its tracks: the last block narrowed when it can be, else a
@@ -61,12 +59,8 @@ pub struct SeqNN {
     heads: Vec<Head>,
     /// Which saved representations the forward pass must keep.
     keep: Vec<bool>,
-    /// The length and channels of each saved representation.
-    repr_shapes: Vec<Shape>,
     slots: Vec<KerasSlot>,
     train: std::sync::Arc<crate::builder::TrainCtx>,
-    /// Saved representations that are whole trunk blocks' outputs.
-    block_output_reprs: Vec<usize>,
     device: Device,
 }
 
@@ -82,12 +76,11 @@ impl SeqNN {
         let b = Builder::new(vb);
         let mut ctx = BuildCtx::new(Shape { len: model.seq_length, ch: in_channels });
         let mut trunk = Vec::new();
-        let mut block_output_reprs = Vec::new();
         for (i, spec) in model.trunk.iter().enumerate() {
             let location = format!("model.trunk[{i}]");
             let block = build_block(&b.pp(format!("trunk.{i}")), spec, &model.globals, &location, source, &mut ctx)?;
             trunk.push((format!("trunk[{i}] {}", spec.name), block));
-            block_output_reprs.push(ctx.push_repr());
+            ctx.push_repr();
         }
         let trunk_activation = Activation::parse(Some(&model.activation))
             .map_err(|e| Error::config(source, format!("model.activation: {e}")))?;
@@ -127,10 +120,8 @@ impl SeqNN {
             trunk_shape,
             heads,
             keep,
-            repr_shapes: ctx.reprs.clone(),
             slots: b.slots(),
             train: b.train_ctx(),
-            block_output_reprs,
             device,
         })
     }
@@ -291,28 +282,7 @@ impl SeqNN {
             reach = r;
             blocks += 1;
         }
-        // Representations are saved inside towers and after every trunk block; count the
-        // ones the prefix saves by the build-time shapes up to its last output.
-        let mut reprs = 0;
-        if blocks > 0 {
-            let mut seen = 0;
-            for (i, _) in self.repr_shapes.iter().enumerate() {
-                reprs = i + 1;
-                if self.is_block_output(i) {
-                    seen += 1;
-                    if seen == blocks {
-                        break;
-                    }
-                }
-            }
-        }
-        LocalPrefix { blocks, reach, reprs }
-    }
-
-    /// Whether saved representation `i` is a trunk block's output (the others are saved
-    /// inside towers).
-    fn is_block_output(&self, i: usize) -> bool {
-        self.block_output_reprs.contains(&i)
+        LocalPrefix { blocks, reach }
     }
 
     /// Runs the local prefix on `x` `[B, len, channels]`, any length divisible by the
@@ -367,19 +337,13 @@ impl SeqNN {
         if let Some(&t) = tracks.iter().find(|&&t| t >= h.shape.ch) {
             return Err(Error::Input(format!("track {t} is outside the model's {} tracks", h.shape.ch)));
         }
-        let device = h.blocks.first().map(|_| self.device());
         let idx: Vec<u32> = tracks.iter().map(|&t| t as u32).collect();
-        let idx = Tensor::from_vec(idx, tracks.len(), &device.unwrap_or(Device::Cpu))?;
+        let idx = Tensor::from_vec(idx, tracks.len(), &self.device)?;
         let last = match h.blocks.last() {
             Some((_, block)) => block.select_outputs(&idx)?,
             None => None,
         };
         Ok(HeadView { head, tracks: Some(idx), last })
-    }
-
-    /// Length and channels of saved representation `i`.
-    pub fn repr_shape(&self, i: usize) -> Shape {
-        self.repr_shapes[i]
     }
 
     pub fn device(&self) -> Device {

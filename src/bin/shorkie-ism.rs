@@ -2,7 +2,7 @@
 //! or around VCF variants, scored with the scorer's statistics.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Parser;
 use shorkie::ism::report::{self, Matrix};
@@ -17,7 +17,7 @@ use shorkie::score::scorer::format_value;
 use shorkie::score::stats::Stat;
 use shorkie::score::tracks::Column;
 use shorkie::viz;
-use shorkie::{Error, Result};
+use shorkie::Error;
 
 #[derive(Parser, Debug)]
 #[command(name = "shorkie-ism", version, about = "In-silico saturation mutagenesis and gradient saliency with Shorkie models")]
@@ -94,20 +94,12 @@ fn column_profile(preds: &[f32], passes: usize, bins: usize, tracks: &[usize], c
         .collect()
 }
 
-fn ensure_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::Input(format!("{}: cannot create output directory ({e})", dir.display())))?;
-    let probe = dir.join(".shorkie-write-test");
-    std::fs::write(&probe, b"").map_err(|e| Error::Input(format!("{}: output directory is not writable ({e})", dir.display())))?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
-}
-
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-ism", || {
         let cli = Cli::parse();
         shorkie::cli::set_threads(cli.threads);
-        ensure_dir(&cli.output)?;
+        shorkie::io::prepare_output_dir(&cli.output)?;
         let loaded = cli.model.load()?;
         if loaded.looks_lm() {
             return Err(Error::Input(
@@ -173,6 +165,7 @@ fn main() {
             indicatif::ProgressBar::new(total)
         });
         let bs = cli.batch_size.max(1);
+        let sheet = loaded.sheet()?;
         for w in &wins {
             let mut input = Vec::new();
             loaded.layout.encode_into(&w.seq, None, &mut input);
@@ -192,8 +185,7 @@ fn main() {
                     return Err(Error::Input(format!("{}: gene {id} has no exon in the window's output bins", w.name)));
                 }
                 scoring.keep_bins = Some(keep);
-                let targets = loaded.sheet()?;
-                scoring.allowed = Some(targets.rows.iter().map(|r| r.strand.is_none_or(|s| s == gene.strand)).collect());
+                scoring.allowed = Some(sheet.rows.iter().map(|r| r.strand.is_none_or(|s| s == gene.strand)).collect());
             }
             let prepared = runner.prepare(&input)?;
             let mut reference: PassPreds = prepared.reference.clone();

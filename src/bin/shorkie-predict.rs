@@ -9,7 +9,7 @@ use shorkie::ensemble::Ensemble;
 use shorkie::fasta::Fasta;
 use shorkie::model_args::{AugmentArgs, ModelArgs, TrackArgs};
 use shorkie::predict::input::{open_text_arg, read_bed_text};
-use shorkie::predict::output::{prepare_dir, write_bigwig_dir, write_bigwig_stream, BedGraph, Collected};
+use shorkie::predict::output::{write_bigwig_dir, write_bigwig_stream, BedGraph, Collected};
 use shorkie::predict::{predict, ColumnValues, Geometry, Input, Options};
 use shorkie::Error;
 
@@ -97,7 +97,7 @@ fn destination(cli: &Cli, columns: usize) -> shorkie::Result<Dest> {
             Dest::BigWigStdout
         }
         (OutType::Bigwig, Some(dir)) => {
-            prepare_dir(Path::new(dir))?;
+            shorkie::io::prepare_output_dir(Path::new(dir))?;
             Dest::BigWigDir(PathBuf::from(dir))
         }
         (OutType::Bedgraph, None | Some("-")) => Dest::BedGraphStdout,

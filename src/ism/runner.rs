@@ -2,7 +2,7 @@
 //! as the scorer does. A pass is one model at one shift, the forward and reverse-complement
 //! predictions averaged; statistics are computed per pass and averaged.
 
-use crate::ensemble::unreverse_output;
+use crate::ensemble::{reverse_complement, shift_sequence, unreverse_output};
 use crate::error::{Error, Result};
 use crate::model::SeqNN;
 use crate::targets::Targets;
@@ -38,27 +38,6 @@ pub struct Runner<'a> {
     seq_len: usize,
     channels: usize,
     bins: usize,
-}
-
-/// Reverse-complement (when asked) of a shifted `L x C` encoding.
-fn view_input(input: &[f32], len: usize, ch: usize, shift: i64, rc: bool) -> Vec<f32> {
-    let mut out = vec![0f32; input.len()];
-    for i in 0..len {
-        let src = i as i64 - shift;
-        if src < 0 || src >= len as i64 {
-            continue;
-        }
-        let src = src as usize;
-        let dst = if rc { len - 1 - i } else { i };
-        let (from, to) = (&input[src * ch..(src + 1) * ch], &mut out[dst * ch..(dst + 1) * ch]);
-        to.copy_from_slice(from);
-        if rc {
-            for c in 0..4.min(ch) {
-                to[c] = from[3 - c];
-            }
-        }
-    }
-    out
 }
 
 impl<'a> Runner<'a> {
@@ -106,6 +85,17 @@ impl<'a> Runner<'a> {
         })
     }
 
+    /// The encoding as one pass sees it: shifted, then reverse-complemented when asked
+    /// (the ensemble's own transforms).
+    fn view_input(&self, input: &[f32], shift: i64, rc: bool) -> Result<Vec<f32>> {
+        let x = Tensor::from_vec(input.to_vec(), (1, self.seq_len, self.channels), &candle_core::Device::Cpu)?;
+        let mut x = shift_sequence(&x, shift)?;
+        if rc {
+            x = reverse_complement(&x)?;
+        }
+        Ok(x.flatten_all()?.to_vec1()?)
+    }
+
     pub fn passes(&self) -> usize {
         self.engines.len() * self.spec.shifts.len()
     }
@@ -133,8 +123,7 @@ impl<'a> Runner<'a> {
                     if rc && !self.spec.rc {
                         continue;
                     }
-                    let x = view_input(input, self.seq_len, self.channels, shift, rc);
-                    let reference = engine.reference(&x)?;
+                    let reference = engine.reference(&self.view_input(input, shift, rc)?)?;
                     let pred = engine.predict_reference(&reference)?;
                     orient.push((rc, reference, pred));
                 }
@@ -232,18 +221,4 @@ pub struct Window {
     views: Vec<(i64, Vec<(bool, Reference, Tensor)>)>,
     /// The reference prediction, `passes x bins x tracks`.
     pub reference: PassPreds,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::view_input;
-
-    #[test]
-    fn views_shift_then_reverse_complement() {
-        // Two positions, 5 channels: A (flag 1), then C (flag 0).
-        let x = vec![1., 0., 0., 0., 1., 0., 1., 0., 0., 0.];
-        assert_eq!(view_input(&x, 2, 5, 0, true), vec![0., 0., 1., 0., 0., 0., 0., 0., 1., 1.]);
-        assert_eq!(view_input(&x, 2, 5, 1, false), vec![0., 0., 0., 0., 0., 1., 0., 0., 0., 1.]);
-        assert_eq!(view_input(&x, 2, 5, -1, false), vec![0., 1., 0., 0., 0., 0., 0., 0., 0., 0.]);
-    }
 }

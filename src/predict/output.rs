@@ -102,13 +102,6 @@ pub fn write_bigwig(file: File, input: &Input, collected: &[(Segment, Vec<f32>)]
         .map_err(|e| Error::Other(format!("{what}: cannot write BigWig ({e})")))
 }
 
-/// Makes `dir` (and its parents) if needed and checks that files can be made in it.
-pub fn prepare_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    Ok(())
-}
-
 fn finish_temp(tmp: &NamedTempFile, dest: &Path) -> Result<()> {
     tmp.as_file().sync_all().map_err(|e| Error::io(dest, e))?;
     // tempfile creates 0600 files; outputs are ordinary files.
