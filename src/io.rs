@@ -63,5 +63,55 @@ pub fn save_tensors(tensors: &HashMap<String, Tensor>, meta: HashMap<String, Str
         views.push((name.clone(), view));
     }
     let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| Error::Other(format!("cannot serialise tensors: {e}")))?;
-    write_atomic(path, &bytes)
+    write_atomic(path, &canonical_header(bytes)?)
+}
+
+/// The safetensors crate writes the metadata map in hash order and pads the header with
+/// trailing spaces. Re-writing the header with sorted keys makes the same weights give the
+/// same bytes, and putting the alignment padding inside the JSON object keeps the header
+/// ending in `}` (which Galaxy's safetensors sniffer requires; the format allows either).
+fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let bad = || Error::Other("safetensors serialiser wrote an unreadable header".into());
+    let n = u64::from_le_bytes(bytes.get(..8).ok_or_else(bad)?.try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(bytes.get(8..8 + n).ok_or_else(bad)?).map_err(|_| bad())?;
+    // serde_json's map is ordered by key.
+    let mut json = serde_json::to_string(&header).map_err(|_| bad())?;
+    let pad = (8 - (8 + json.len()) % 8) % 8;
+    json.insert_str(json.len() - 1, &" ".repeat(pad));
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(json.as_bytes());
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_tensors_are_byte_stable_with_a_header_ending_in_a_brace() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tensors = HashMap::new();
+        tensors.insert("a.kernel".to_string(), Tensor::arange(0f32, 6.0, &candle_core::Device::Cpu).unwrap().reshape((2, 3)).unwrap());
+        tensors.insert("b".to_string(), Tensor::new(&[1f32], &candle_core::Device::Cpu).unwrap());
+        let meta: HashMap<String, String> = (0..12).map(|i| (format!("key{i}"), format!("v{i}"))).collect();
+        let mut files = Vec::new();
+        for i in 0..3 {
+            let p = dir.path().join(format!("{i}.safetensors"));
+            save_tensors(&tensors, meta.clone(), &p).unwrap();
+            files.push(std::fs::read(&p).unwrap());
+        }
+        assert!(files.windows(2).all(|w| w[0] == w[1]), "same weights, same bytes");
+        let bytes = &files[0];
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        assert_eq!((8 + n) % 8, 0);
+        assert_eq!(bytes[8 + n - 1], b'}');
+        let st = safetensors::SafeTensors::deserialize(bytes).unwrap();
+        let a = st.tensor("a.kernel").unwrap();
+        assert_eq!(a.shape(), &[2, 3]);
+        assert_eq!(&a.data()[4..8], &1f32.to_le_bytes());
+        let (_, md) = safetensors::SafeTensors::read_metadata(bytes).unwrap();
+        assert_eq!(md.metadata().as_ref().unwrap().get("key7").map(String::as_str), Some("v7"));
+    }
 }

@@ -1,0 +1,50 @@
+#!/usr/bin/env nextflow
+//
+// shorkie scatter/gather variant scoring.
+//
+//   nextflow run nextflow/main.nf -profile slurm,gpu,singularity \
+//       --input calls.vcf.gz --fasta sacCer3.fa.gz \
+//       --models 'models/shorkie_f*.safetensors' --params_json params.json --targets targets.txt \
+//       --chunk_size 5000 --outdir results
+//
+// See nextflow/README.md.
+//
+
+nextflow.enable.dsl = 2
+
+include { SCATTER_SCORE } from './subworkflows/shorkie/scatter_score/main'
+
+workflow {
+
+    if (!params.input) { error "Give --input (a VCF, VCF.gz or BCF)" }
+    if (!params.fasta) { error "Give --fasta (an indexed reference FASTA: .fai, and .gzi when bgzipped)" }
+    if (!(params.scatter_by in [ 'records', 'contig' ])) { error "--scatter_by must be 'records' or 'contig', not '${params.scatter_by}'" }
+    if (params.models && !params.params_json) { error "--models needs --params_json" }
+
+    def vcf   = file(params.input, checkIfExists: true)
+    def fasta = file(params.fasta, checkIfExists: true)
+    def fai   = file("${params.fasta}.fai", checkIfExists: true)
+    def gzi   = file("${params.fasta}.gzi")
+
+    ch_vcf   = Channel.of([ [ id: vcf.name.replaceAll(/\.(vcf\.gz|vcf|bcf)$/, '') ], vcf ])
+    ch_fasta = Channel.of([ [ id: fasta.baseName ], fasta, fai, gzi.exists() ? gzi : [] ])
+
+    if (params.models) {
+        def models = files(params.models, checkIfExists: true).sort { f -> f.name }
+        ch_model = Channel.of([
+            [ id: 'shorkie' ],
+            models,
+            file(params.params_json, checkIfExists: true),
+            params.targets ? file(params.targets, checkIfExists: true) : []
+        ])
+    } else {
+        // The embedded default language model.
+        ch_model = Channel.of([ [ id: 'default' ], [], [], [] ])
+    }
+    ch_gtf = Channel.of(params.gtf ? file(params.gtf, checkIfExists: true) : [])
+
+    def chunk_size = params.scatter_by == 'contig' ? 0 : (params.chunk_size as int)
+    if (params.scatter_by == 'records' && chunk_size < 1) { error "--chunk_size must be at least 1 with --scatter_by records" }
+
+    SCATTER_SCORE ( ch_vcf, ch_fasta, ch_model, ch_gtf, chunk_size )
+}
