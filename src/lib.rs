@@ -26,6 +26,7 @@ pub mod model;
 pub mod npz;
 pub mod parity;
 pub mod predict;
+pub mod probe;
 pub mod score;
 pub mod sim;
 pub mod targets;
