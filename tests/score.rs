@@ -637,18 +637,12 @@ fn a_killed_run_resumes_to_the_uninterrupted_output() {
     // 250 SNVs along chrI, long enough to kill mid-way.
     let seq = fetch(0, 200_000);
     let mut vcf = String::from(HEADER);
-    let comp = |b: u8| match b {
-        b'A' => 'C',
-        b'C' => 'G',
-        b'G' => 'T',
-        _ => 'A',
-    };
     let mut n = 0;
     let mut pos = 3000usize;
     while n < 250 {
         let b = seq[pos - 1];
         if b"ACGT".contains(&b) {
-            vcf.push_str(&format!("chrI\t{pos}\tk{n}\t{}\t{}\t.\t.\t.\n", b as char, comp(b)));
+            vcf.push_str(&format!("chrI\t{pos}\tk{n}\t{}\t{}\t.\t.\t.\n", b as char, common::other_base(b)));
             n += 1;
         }
         pos += 397;

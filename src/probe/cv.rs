@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::linalg::Matrix;
 use super::logistic::LogisticProbe;
-use super::metrics::{bootstrap_ci, bootstrap_diff_ci, Interval, Metric};
+use super::metrics::{bootstrap_ci, bootstrap_diff_ci, pick, Interval, Metric};
 use super::ridge::RidgeProbe;
 use super::split::{stratified_group_folds, Folds};
 use super::{Grouping, ProbeData, SplitStrategy, Task};
@@ -142,10 +142,6 @@ fn fit_predict(task: Task, x: &Matrix, y: &[f64], test: &Matrix, alphas: &[f64])
             Ok((fits.iter().map(|f| f.predict_proba(test)).collect::<Result<_>>()?, bad))
         }
     }
-}
-
-fn pick<T: Copy>(v: &[T], idx: &[usize]) -> Vec<T> {
-    idx.iter().map(|&i| v[i]).collect()
 }
 
 /// A seed per outer fold for its inner split.

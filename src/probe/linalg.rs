@@ -171,6 +171,49 @@ impl Standardizer {
     }
 }
 
+/// Checks that a probe's training set has one label per feature row and is not empty;
+/// `probe` and `labels` name the probe and its kind of label in the message.
+pub fn check_training(probe: &str, labels: &str, x: &Matrix, y: &[f64]) -> Result<()> {
+    if x.rows() != y.len() {
+        return Err(Error::Input(format!("{probe}: {} feature rows but {} {labels}", x.rows(), y.len())));
+    }
+    if y.is_empty() {
+        return Err(Error::Input(format!("{probe}: no training samples")));
+    }
+    Ok(())
+}
+
+/// What ridge and logistic probes share once fitted: weights on standardised features and
+/// an unpenalised intercept, `score = standardise(x) · w + b`.
+#[derive(Debug, Clone)]
+pub struct LinearFit {
+    pub standardizer: Standardizer,
+    pub weights: Vec<f64>,
+    pub intercept: f64,
+}
+
+impl LinearFit {
+    /// The linear score of every row; `probe` names the probe in the error.
+    pub fn score(&self, probe: &str, x: &Matrix) -> Result<Vec<f64>> {
+        if x.cols() != self.weights.len() {
+            return Err(Error::Input(format!(
+                "{probe}: fitted on {} features, asked to predict from {}",
+                self.weights.len(),
+                x.cols()
+            )));
+        }
+        let xs = self.standardizer.apply(x);
+        Ok((0..xs.rows()).map(|i| dot(xs.row(i), &self.weights) + self.intercept).collect())
+    }
+
+    /// Coefficients and intercept in the original feature units.
+    pub fn coefficients(&self) -> (Vec<f64>, f64) {
+        let w: Vec<f64> = self.weights.iter().zip(&self.standardizer.scale).map(|(w, s)| w / s).collect();
+        let b = self.intercept - dot(&w, &self.standardizer.mean);
+        (w, b)
+    }
+}
+
 /// `dst (rows x cols) = lhs (rows x inner) * rhs (inner x cols)` with explicit strides.
 #[allow(clippy::too_many_arguments)]
 fn product(

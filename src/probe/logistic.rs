@@ -4,7 +4,7 @@
 //! not depend on the starting point and warm starts along a penalty path only save time.
 //! The penalty is per sample as in [`super::ridge`], and the intercept is unpenalised.
 
-use super::linalg::{axpy, dot, Matrix, Standardizer};
+use super::linalg::{axpy, check_training, dot, LinearFit, Matrix, Standardizer};
 use super::metrics::class_counts;
 use crate::error::{Error, Result};
 
@@ -18,10 +18,7 @@ const MEMORY: usize = 10;
 #[derive(Debug, Clone)]
 pub struct LogisticProbe {
     pub alpha: f64,
-    standardizer: Standardizer,
-    /// Weights on the standardised features.
-    weights: Vec<f64>,
-    intercept: f64,
+    fit: LinearFit,
     /// Whether the gradient reached [`GRAD_TOL`] within [`MAX_ITER`] iterations.
     pub converged: bool,
     pub iterations: usize,
@@ -136,16 +133,7 @@ impl LogisticProbe {
     /// One fit per penalty (returned in the order given), from the strongest penalty down,
     /// each warm-started from the previous optimum.
     pub fn fit_path(x: &Matrix, y: &[f64], alphas: &[f64]) -> Result<Vec<Self>> {
-        if x.rows() != y.len() {
-            return Err(Error::Input(format!(
-                "logistic: {} feature rows but {} labels",
-                x.rows(),
-                y.len()
-            )));
-        }
-        if y.is_empty() {
-            return Err(Error::Input("logistic: no training samples".into()));
-        }
+        check_training("logistic", "labels", x, y)?;
         class_counts("logistic", y)?;
         if let Some(a) = alphas.iter().find(|a| !(**a > 0.0 && a.is_finite())) {
             return Err(Error::Input(format!("logistic: penalty must be positive and finite, got {a}")));
@@ -164,9 +152,7 @@ impl LogisticProbe {
             let (converged, iterations) = lbfgs(&xs, y, alphas[i], &mut theta);
             fits[i] = Some(LogisticProbe {
                 alpha: alphas[i],
-                standardizer: standardizer.clone(),
-                weights: theta[..d].to_vec(),
-                intercept: theta[d],
+                fit: LinearFit { standardizer: standardizer.clone(), weights: theta[..d].to_vec(), intercept: theta[d] },
                 converged,
                 iterations,
             });
@@ -176,15 +162,7 @@ impl LogisticProbe {
 
     /// Log-odds of class 1.
     pub fn predict_logit(&self, x: &Matrix) -> Result<Vec<f64>> {
-        if x.cols() != self.weights.len() {
-            return Err(Error::Input(format!(
-                "logistic: fitted on {} features, asked to predict from {}",
-                self.weights.len(),
-                x.cols()
-            )));
-        }
-        let xs = self.standardizer.apply(x);
-        Ok((0..xs.rows()).map(|i| dot(xs.row(i), &self.weights) + self.intercept).collect())
+        self.fit.score("logistic", x)
     }
 
     /// Probability of class 1.
@@ -194,9 +172,7 @@ impl LogisticProbe {
 
     /// Coefficients and intercept (log-odds) in the original feature units.
     pub fn coefficients(&self) -> (Vec<f64>, f64) {
-        let w: Vec<f64> = self.weights.iter().zip(&self.standardizer.scale).map(|(w, s)| w / s).collect();
-        let b = self.intercept - dot(&w, &self.standardizer.mean);
-        (w, b)
+        self.fit.coefficients()
     }
 }
 
@@ -227,18 +203,18 @@ mod tests {
         for f in &fits {
             assert!(f.converged, "alpha {} after {} iterations", f.alpha, f.iterations);
             // Independent check of optimality: the gradient at the returned point.
-            let xs = f.standardizer.apply(&x);
-            let mut theta = f.weights.clone();
-            theta.push(f.intercept);
+            let xs = f.fit.standardizer.apply(&x);
+            let mut theta = f.fit.weights.clone();
+            theta.push(f.fit.intercept);
             let (_, g) = loss_grad(&xs, &y, f.alpha, &theta);
             assert!(inf_norm(&g) < 1e-5, "{}", inf_norm(&g));
         }
         // A stronger penalty gives smaller weights.
-        let norm = |f: &LogisticProbe| dot(&f.weights, &f.weights);
+        let norm = |f: &LogisticProbe| dot(&f.fit.weights, &f.fit.weights);
         assert!(norm(&fits[1]) < norm(&fits[2]) && norm(&fits[2]) < norm(&fits[0]));
         // A cold start lands on the same optimum as the warm-started path.
         let cold = LogisticProbe::fit(&x, &y, 0.1).unwrap();
-        for (a, b) in cold.weights.iter().zip(&fits[2].weights) {
+        for (a, b) in cold.fit.weights.iter().zip(&fits[2].fit.weights) {
             assert!((a - b).abs() < 1e-4);
         }
     }

@@ -251,6 +251,11 @@ fn interval(estimate: f64, vals: Vec<f64>, resamples: usize, level: f64) -> Resu
     })
 }
 
+/// The elements of `v` at `idx`, in that order (a resample, or one fold's samples).
+pub(super) fn pick<T: Copy>(v: &[T], idx: &[usize]) -> Vec<T> {
+    idx.iter().map(|&i| v[i]).collect()
+}
+
 /// Percentile bootstrap over (truth, prediction) pairs for any metric.
 pub fn bootstrap_ci<F>(
     y_true: &[f64],
@@ -266,8 +271,8 @@ where
     check_bootstrap(resamples, level)?;
     let estimate = metric(y_true, y_pred)?;
     let vals = resample(y_true.len(), resamples, seed, |idx| {
-        let t: Vec<f64> = idx.iter().map(|&i| y_true[i]).collect();
-        let p: Vec<f64> = idx.iter().map(|&i| y_pred[i]).collect();
+        let t = pick(y_true, idx);
+        let p = pick(y_pred, idx);
         metric(&t, &p)
     });
     interval(estimate, vals, resamples, level)
@@ -292,9 +297,9 @@ where
     check_pair("bootstrap difference", pred_a, pred_b)?;
     let estimate = metric(y_true, pred_a)? - metric(y_true, pred_b)?;
     let vals = resample(y_true.len(), resamples, seed, |idx| {
-        let t: Vec<f64> = idx.iter().map(|&i| y_true[i]).collect();
-        let a: Vec<f64> = idx.iter().map(|&i| pred_a[i]).collect();
-        let b: Vec<f64> = idx.iter().map(|&i| pred_b[i]).collect();
+        let t = pick(y_true, idx);
+        let a = pick(pred_a, idx);
+        let b = pick(pred_b, idx);
         Ok(metric(&t, &a)? - metric(&t, &b)?)
     });
     interval(estimate, vals, resamples, level)

@@ -2,31 +2,14 @@
 //! `alpha` per training sample (the solver's λ is `alpha · n`), so one grid means the same
 //! amount of shrinkage for inner and outer training sets of different sizes.
 
-use super::linalg::{dot, Matrix, RidgeSystem, Standardizer};
-use crate::error::{Error, Result};
+use super::linalg::{check_training, LinearFit, Matrix, RidgeSystem, Standardizer};
+use crate::error::Result;
 
 /// A fitted ridge probe.
 #[derive(Debug, Clone)]
 pub struct RidgeProbe {
     pub alpha: f64,
-    standardizer: Standardizer,
-    /// Weights on the standardised features.
-    weights: Vec<f64>,
-    intercept: f64,
-}
-
-fn check(x: &Matrix, y: &[f64]) -> Result<()> {
-    if x.rows() != y.len() {
-        return Err(Error::Input(format!(
-            "ridge: {} feature rows but {} targets",
-            x.rows(),
-            y.len()
-        )));
-    }
-    if y.is_empty() {
-        return Err(Error::Input("ridge: no training samples".into()));
-    }
-    Ok(())
+    fit: LinearFit,
 }
 
 impl RidgeProbe {
@@ -37,7 +20,7 @@ impl RidgeProbe {
 
     /// One fit per penalty, sharing the standardisation and the Gram matrix.
     pub fn fit_path(x: &Matrix, y: &[f64], alphas: &[f64]) -> Result<Vec<Self>> {
-        check(x, y)?;
+        check_training("ridge", "targets", x, y)?;
         let standardizer = Standardizer::fit(x);
         let xs = standardizer.apply(x);
         let intercept = y.iter().sum::<f64>() / y.len() as f64;
@@ -47,34 +30,25 @@ impl RidgeProbe {
             .iter()
             .map(|&alpha| {
                 let weights = system.solve(alpha * y.len() as f64)?;
-                Ok(RidgeProbe { alpha, standardizer: standardizer.clone(), weights, intercept })
+                Ok(RidgeProbe { alpha, fit: LinearFit { standardizer: standardizer.clone(), weights, intercept } })
             })
             .collect()
     }
 
     pub fn predict(&self, x: &Matrix) -> Result<Vec<f64>> {
-        if x.cols() != self.weights.len() {
-            return Err(Error::Input(format!(
-                "ridge: fitted on {} features, asked to predict from {}",
-                self.weights.len(),
-                x.cols()
-            )));
-        }
-        let xs = self.standardizer.apply(x);
-        Ok((0..xs.rows()).map(|i| dot(xs.row(i), &self.weights) + self.intercept).collect())
+        self.fit.score("ridge", x)
     }
 
     /// Coefficients and intercept in the original feature units.
     pub fn coefficients(&self) -> (Vec<f64>, f64) {
-        let w: Vec<f64> = self.weights.iter().zip(&self.standardizer.scale).map(|(w, s)| w / s).collect();
-        let b = self.intercept - dot(&w, &self.standardizer.mean);
-        (w, b)
+        self.fit.coefficients()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::linalg::dot;
     use crate::probe::metrics::r2;
     use crate::sim::rng::Rng;
 

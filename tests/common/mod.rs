@@ -104,3 +104,13 @@ pub fn trainer_weights<T: shorkie::train::trainer::Task>(t: &shorkie::train::tra
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }
+
+/// A base other than `b` (A→C→G→T→A), for writing SNVs with a known reference base.
+pub fn other_base(b: u8) -> char {
+    match b {
+        b'A' => 'C',
+        b'C' => 'G',
+        b'G' => 'T',
+        _ => 'A',
+    }
+}

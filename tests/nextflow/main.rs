@@ -206,12 +206,7 @@ fn two_contig_fixture(dir: &Path) -> (PathBuf, PathBuf) {
     assert!(out.status.success());
 
     let mut vcf = String::from("##fileformat=VCFv4.2\n##contig=<ID=chrIa,length=110000>\n##contig=<ID=chrIb,length=90000>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n");
-    let next = |c: u8| match c {
-        b'A' => 'C',
-        b'C' => 'G',
-        b'G' => 'T',
-        _ => 'A',
-    };
+    let next = common::other_base;
     let mut n = 0;
     for (name, s) in [("chrIa", a), ("chrIb", b)] {
         let mut pos = 200usize;
