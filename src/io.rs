@@ -21,28 +21,55 @@ pub fn prepare_output_dir(dir: &Path) -> Result<()> {
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(Error::io(path, std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            format!("directory {} does not exist", dir.display()),
-        )));
+    let mut staged = Staged::new(path)?;
+    staged.file().write_all(bytes).map_err(|e| Error::io(path, e))?;
+    staged.commit()
+}
+
+/// An output file written under a temporary name beside its destination and renamed into
+/// place by [`Staged::commit`]; dropped uncommitted, it leaves nothing behind.
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+}
+
+impl Staged {
+    pub fn new(path: &Path) -> Result<Self> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::io(path, std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("directory {} does not exist", dir.display()),
+            )));
+        }
+        let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(path, e))?;
+        Ok(Staged { tmp, path: path.to_path_buf() })
     }
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(path, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    // tempfile creates 0600 files; outputs are ordinary files.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let perms = std::fs::Permissions::from_mode(0o644);
-        tmp.as_file().set_permissions(perms).map_err(|e| Error::io(path, e))?;
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+
+    pub fn file(&mut self) -> &mut std::fs::File {
+        self.tmp.as_file_mut()
+    }
+
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        self.tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
+        // tempfile creates 0600 files; outputs are ordinary files.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let perms = std::fs::Permissions::from_mode(0o644);
+            self.tmp.as_file().set_permissions(perms).map_err(|e| Error::io(&path, e))?;
+        }
+        self.tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+        Ok(())
+    }
 }
 
 /// Saves f32 tensors (sorted by name) with metadata as safetensors, atomically.

@@ -41,6 +41,14 @@ pub struct HeadView {
     last: Option<Box<dyn Block>>,
 }
 
+/// A trunk block as params.json names it, with its output shape `[positions, channels]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrunkLayer {
+    pub index: usize,
+    pub name: String,
+    pub shape: Shape,
+}
+
 pub struct Head {
     pub key: String,
     blocks: Vec<(String, Box<dyn Block>)>,
@@ -54,6 +62,8 @@ pub struct SeqNN {
     pub params: ModelParams,
     pub in_channels: usize,
     trunk: Vec<(String, Box<dyn Block>)>,
+    /// Each trunk block's params.json name and output shape.
+    trunk_layers: Vec<TrunkLayer>,
     trunk_activation: Activation,
     pub trunk_shape: Shape,
     heads: Vec<Head>,
@@ -76,10 +86,12 @@ impl SeqNN {
         let b = Builder::new(vb);
         let mut ctx = BuildCtx::new(Shape { len: model.seq_length, ch: in_channels });
         let mut trunk = Vec::new();
+        let mut trunk_layers = Vec::new();
         for (i, spec) in model.trunk.iter().enumerate() {
             let location = format!("model.trunk[{i}]");
             let block = build_block(&b.pp(format!("trunk.{i}")), spec, &model.globals, &location, source, &mut ctx)?;
             trunk.push((format!("trunk[{i}] {}", spec.name), block));
+            trunk_layers.push(TrunkLayer { index: i, name: spec.name.clone(), shape: ctx.shape });
             ctx.push_repr();
         }
         let trunk_activation = Activation::parse(Some(&model.activation))
@@ -116,6 +128,7 @@ impl SeqNN {
             params: model.clone(),
             in_channels,
             trunk,
+            trunk_layers,
             trunk_activation,
             trunk_shape,
             heads,
@@ -354,6 +367,28 @@ impl SeqNN {
     pub fn trunk_forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut reprs = Reprs::new(&self.keep);
         self.run_trunk(x, &mut reprs, None)
+    }
+
+    /// The trunk's blocks, in order.
+    pub fn trunk_layers(&self) -> &[TrunkLayer] {
+        &self.trunk_layers
+    }
+
+    /// The output of trunk block `last` (the raw block output, before the trunk's final
+    /// activation, which belongs to the trunk as a whole): `[batch, positions, channels]`.
+    /// Later blocks are not run.
+    pub fn trunk_block_forward(&self, x: &Tensor, last: usize) -> Result<Tensor> {
+        if last >= self.trunk.len() {
+            return Err(Error::Input(format!("the trunk has {} blocks, no block {last}", self.trunk.len())));
+        }
+        self.check_input(x)?;
+        let mut reprs = Reprs::new(&self.keep);
+        let mut x = x.clone();
+        for (_, block) in &self.trunk[..=last] {
+            x = block.forward(&x, &mut reprs)?;
+            reprs.push(&x);
+        }
+        Ok(x)
     }
 
     /// Predictions of the first head: `[batch, bins, tracks]`.

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 /// A float array with its shape, C order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Array {
     pub shape: Vec<usize>,
     pub data: Vec<f32>,
@@ -97,20 +97,28 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     Some(&rest[..end])
 }
 
-/// One `.npy` payload: little-endian f32, C order.
-pub fn npy_bytes(shape: &[usize], data: &[f32]) -> Vec<u8> {
+/// The `.npy` header (magic, version, length, dictionary) for a little-endian f32 C-order
+/// array of `shape`, padded to a multiple of 64 bytes and to at least `min_len` bytes (a
+/// fixed length lets a streaming writer rewrite it once the row count is known).
+pub fn npy_header(shape: &[usize], min_len: usize) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
-    // The header (with magic, version and length) is padded to a multiple of 64 bytes.
-    while (10 + header.len() + 1) % 64 != 0 {
+    while (10 + header.len() + 1) % 64 != 0 || 10 + header.len() + 1 < min_len {
         header.push(' ');
     }
     header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + 4 * data.len());
+    let mut out = Vec::with_capacity(10 + header.len());
     out.extend_from_slice(b"\x93NUMPY\x01\x00");
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
+    out
+}
+
+/// One `.npy` payload: little-endian f32, C order.
+pub fn npy_bytes(shape: &[usize], data: &[f32]) -> Vec<u8> {
+    let mut out = npy_header(shape, 0);
+    out.reserve(4 * data.len());
     for v in data {
         out.extend_from_slice(&v.to_le_bytes());
     }

@@ -14,12 +14,13 @@
 //! sides to the window's centre, and a longer one is tiled like a BED region.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::Path;
 
 use crate::coverage::bed::parse_bed_numbered;
 use crate::error::{Error, Result};
 use crate::fasta::Fasta;
+use crate::fasta_stream::FastaRecords;
 
 use super::Geometry;
 
@@ -186,57 +187,17 @@ fn open_text(path: &Path) -> Result<Box<dyn Read>> {
 /// FASTA records (name = first word of the header), upper-cased; errors name the line.
 fn read_records(reader: impl Read, source: &str) -> Result<Vec<(String, Vec<u8>)>> {
     let mut out: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut header_line: Vec<usize> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let empty_check = |out: &Vec<(String, Vec<u8>)>, header_line: &Vec<usize>| -> Result<()> {
-        match out.last() {
-            Some((name, seq)) if seq.is_empty() => Err(Error::Input(format!(
-                "{source}:{}: sequence {name} is empty",
-                header_line.last().copied().unwrap_or(0)
-            ))),
-            _ => Ok(()),
+    for record in FastaRecords::new(BufReader::new(reader), source) {
+        let record = record?;
+        if let Some(first) = seen.insert(record.name.clone(), record.line) {
+            return Err(Error::Input(format!(
+                "{source}:{}: duplicate sequence name {} (first on line {first})",
+                record.line, record.name
+            )));
         }
-    };
-    for (i, line) in BufReader::new(reader).split(b'\n').enumerate() {
-        let lineno = i + 1;
-        let line = line.map_err(|e| Error::Input(format!("{source}:{lineno}: cannot read ({e})")))?;
-        let line = line.strip_suffix(b"\r").unwrap_or(&line);
-        if let Some(header) = line.strip_prefix(b">") {
-            empty_check(&out, &header_line)?;
-            let header = String::from_utf8_lossy(header);
-            let name = header.split_whitespace().next().unwrap_or("").to_string();
-            if name.is_empty() {
-                return Err(Error::Input(format!("{source}:{lineno}: sequence without a name")));
-            }
-            if let Some(first) = seen.insert(name.clone(), lineno) {
-                return Err(Error::Input(format!(
-                    "{source}:{lineno}: duplicate sequence name {name} (first on line {first})"
-                )));
-            }
-            out.push((name, Vec::new()));
-            header_line.push(lineno);
-            continue;
-        }
-        let bases = line.trim_ascii();
-        let Some((name, seq)) = out.last_mut() else {
-            if bases.is_empty() {
-                continue;
-            }
-            return Err(Error::Input(format!("{source}:{lineno}: sequence before the first '>' header")));
-        };
-        for &c in bases {
-            let u = c.to_ascii_uppercase();
-            if !matches!(u, b'A' | b'C' | b'G' | b'T' | b'N') {
-                return Err(Error::Input(format!(
-                    "{source}:{lineno}: sequence {name}: invalid letter '{}' at position {} (only A, C, G, T and N are accepted)",
-                    c.escape_ascii(),
-                    seq.len() + 1
-                )));
-            }
-            seq.push(u);
-        }
+        out.push((record.name, record.seq));
     }
-    empty_check(&out, &header_line)?;
     if out.is_empty() {
         return Err(Error::Input(format!("{source}: no sequences in the FASTA")));
     }

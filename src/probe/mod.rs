@@ -5,13 +5,18 @@
 //!
 //! [`linalg`] holds the dense algebra; [`ridge`] and [`logistic`] the two probes;
 //! [`metrics`] the scores and bootstrap intervals; [`split`] and [`homology`] the fold
-//! assignment; [`cv`] the nested cross-validation and the split comparison.
+//! assignment; [`cv`] the nested cross-validation and the split comparison. [`input`]
+//! reads embeddings, labels and sequences from files, [`kmer`] makes k-mer frequency
+//! features, and [`report`] writes what `shorkie-probe` prints.
 
 pub mod cv;
 pub mod homology;
+pub mod input;
+pub mod kmer;
 pub mod linalg;
 pub mod logistic;
 pub mod metrics;
+pub mod report;
 pub mod ridge;
 pub mod split;
 

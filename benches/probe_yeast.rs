@@ -1,0 +1,258 @@
+//! Linear probes on real S288C labels: the embedded default LM's embeddings against k-mer
+//! frequency features, under random, by-chromosome and homology-aware splits.
+//!
+//! `cargo bench --bench probe_yeast` — needs ../shared (or $SHORKIE_SHARED). Tasks, from
+//! the sacCer3 gene annotation:
+//! - **CDS vs intergenic**: 256-bp windows inside a protein-coding CDS segment (one per
+//!   gene, random offset, in the gene's orientation) against windows overlapping no
+//!   annotated gene of any biotype (random positions, forward strand).
+//! - **intron presence**: the first 400 bp of each protein-coding ORF from its start codon
+//!   (genomic, in the gene's orientation, so an intron there is included), labelled by
+//!   whether the gene has more than one CDS segment; all intron-containing genes and four
+//!   times as many intronless ones.
+//!
+//! Every sample is embedded alone (N-padded to the model's 1,024 bp): transformer layer,
+//! mean-pooled. The k-mer baseline is canonical 5-mer frequencies. Probes are L2 logistic
+//! regressions with 5 outer x 4 inner folds; intervals are 95% bootstrap intervals over
+//! the out-of-fold predictions; differences are paired.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use candle_core::Device;
+use shorkie::embed::source::fasta_items;
+use shorkie::embed::{Embedder, Item, Layer, Pool};
+use shorkie::fasta::Fasta;
+use shorkie::probe::kmer::kmer_matrix;
+use shorkie::probe::{compare_splits, CvConfig, Matrix, Metric, ProbeData, SplitStrategy, Task};
+use shorkie::sim::rng::Rng;
+
+const CDS_WINDOW: usize = 256;
+const ORF_WINDOW: usize = 400;
+const PER_CLASS: usize = 800;
+const HOMOLOGY: SplitStrategy = SplitStrategy::Homology { k: 12, threshold: 0.1, sketch: 128 };
+
+struct Gene {
+    id: String,
+    chrom: String,
+    strand: char,
+    biotype: String,
+    span: (i64, i64),
+    cds: Vec<(i64, i64)>,
+}
+
+fn read_genes(path: &std::path::Path) -> Vec<Gene> {
+    let reader = std::io::BufReader::new(rust_htslib::bgzf::Reader::from_path(path).expect("GTF"));
+    let attr = |a: &str, key: &str| {
+        a.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(key).map(|v| v.trim().trim_matches('"').to_string()))
+    };
+    let mut genes: Vec<Gene> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for line in reader.lines() {
+        let line = line.expect("GTF line");
+        let f: Vec<&str> = line.split('\t').collect();
+        if line.starts_with('#') || f.len() < 9 {
+            continue;
+        }
+        let (start, end) = (f[3].parse::<i64>().unwrap() - 1, f[4].parse::<i64>().unwrap());
+        let id = attr(f[8], "gene_id ").unwrap_or_default();
+        match f[2] {
+            "gene" => {
+                index.insert(id.clone(), genes.len());
+                genes.push(Gene {
+                    id,
+                    chrom: f[0].into(),
+                    strand: f[6].chars().next().unwrap_or('+'),
+                    biotype: attr(f[8], "gene_biotype ").unwrap_or_default(),
+                    span: (start, end),
+                    cds: Vec::new(),
+                });
+            }
+            "CDS" => {
+                if let Some(&g) = index.get(&id) {
+                    genes[g].cds.push((start, end));
+                }
+            }
+            _ => {}
+        }
+    }
+    genes.retain(|g| g.chrom != "chrM");
+    for g in &mut genes {
+        g.cds.sort();
+    }
+    genes
+}
+
+fn revcomp(s: &[u8]) -> Vec<u8> {
+    s.iter().rev().map(|b| match b { b'A' => b'T', b'C' => b'G', b'G' => b'C', b'T' => b'A', _ => b'N' }).collect()
+}
+
+fn oriented(fasta: &Fasta, chrom: &str, start: i64, end: i64, strand: char) -> Vec<u8> {
+    let s = fasta.fetch_padded(chrom, start, end).expect("fetch");
+    if strand == '-' { revcomp(&s) } else { s }
+}
+
+struct Sample {
+    id: String,
+    chrom: String,
+    seq: Vec<u8>,
+    label: f64,
+}
+
+fn cds_vs_intergenic(genes: &[Gene], fasta: &Fasta, rng: &mut Rng) -> Vec<Sample> {
+    let mut coding: Vec<&Gene> = genes
+        .iter()
+        .filter(|g| g.biotype == "protein_coding" && g.cds.iter().any(|c| c.1 - c.0 >= CDS_WINDOW as i64))
+        .collect();
+    rng.shuffle(&mut coding);
+    let mut out = Vec::new();
+    for g in coding.into_iter().take(PER_CLASS) {
+        let seg = *g.cds.iter().filter(|c| c.1 - c.0 >= CDS_WINDOW as i64).max_by_key(|c| c.1 - c.0).unwrap();
+        let room = (seg.1 - seg.0) as u64 - CDS_WINDOW as u64;
+        let start = seg.0 + rng.below(room + 1) as i64;
+        let seq = oriented(fasta, &g.chrom, start, start + CDS_WINDOW as i64, g.strand);
+        out.push(Sample { id: format!("cds:{}", g.id), chrom: g.chrom.clone(), seq, label: 1.0 });
+    }
+    // Intergenic: random windows that touch no gene of any biotype.
+    let mut by_chrom: HashMap<&str, Vec<(i64, i64)>> = HashMap::new();
+    for g in genes {
+        by_chrom.entry(g.chrom.as_str()).or_default().push(g.span);
+    }
+    let contigs: Vec<(String, u64)> = fasta.contigs().into_iter().filter(|(c, _)| by_chrom.contains_key(c.as_str())).collect();
+    let total: u64 = contigs.iter().map(|c| c.1).sum();
+    let mut n = 0;
+    while n < PER_CLASS {
+        let mut at = rng.below(total);
+        let (chrom, len) = contigs.iter().find(|(_, l)| if at < *l { true } else { at -= l; false }).unwrap();
+        if at + CDS_WINDOW as u64 > *len {
+            continue;
+        }
+        let (s, e) = (at as i64, (at + CDS_WINDOW as u64) as i64);
+        if by_chrom[chrom.as_str()].iter().any(|&(gs, ge)| gs < e && s < ge) {
+            continue;
+        }
+        let seq = fasta.fetch_padded(chrom, s, e).expect("fetch");
+        if seq.iter().filter(|b| **b == b'N').count() > 0 {
+            continue;
+        }
+        out.push(Sample { id: format!("ig:{chrom}:{s}"), chrom: chrom.clone(), seq, label: 0.0 });
+        n += 1;
+    }
+    out
+}
+
+fn intron_presence(genes: &[Gene], fasta: &Fasta, rng: &mut Rng) -> Vec<Sample> {
+    let coding: Vec<&Gene> = genes.iter().filter(|g| g.biotype == "protein_coding" && !g.cds.is_empty()).collect();
+    let mut with: Vec<&Gene> = coding.iter().copied().filter(|g| g.cds.len() > 1).collect();
+    let mut without: Vec<&Gene> = coding.iter().copied().filter(|g| g.cds.len() == 1).collect();
+    rng.shuffle(&mut without);
+    without.truncate(4 * with.len());
+    with.append(&mut without);
+    with.iter()
+        .map(|g| {
+            let (start, end) = if g.strand == '-' {
+                let atg_end = g.cds.last().unwrap().1;
+                (atg_end - ORF_WINDOW as i64, atg_end)
+            } else {
+                let atg = g.cds[0].0;
+                (atg, atg + ORF_WINDOW as i64)
+            };
+            let seq = oriented(fasta, &g.chrom, start, end, g.strand);
+            Sample { id: g.id.clone(), chrom: g.chrom.clone(), seq, label: if g.cds.len() > 1 { 1.0 } else { 0.0 } }
+        })
+        .collect()
+}
+
+fn embed(embedder: &Embedder, samples: &[Sample]) -> Matrix {
+    let mut text = Vec::new();
+    for s in samples {
+        text.extend_from_slice(format!(">{}\n", s.id).as_bytes());
+        text.extend_from_slice(&s.seq);
+        text.push(b'\n');
+    }
+    let items: Vec<Item> = fasta_items(text.as_slice(), "samples", embedder.planner()).collect::<shorkie::Result<_>>().expect("items");
+    let mut data = Vec::new();
+    for chunk in items.chunks(64) {
+        for e in embedder.embed(chunk, 16).expect("embed") {
+            data.extend(e.data.iter().map(|v| *v as f64));
+        }
+    }
+    Matrix::new(samples.len(), embedder.dim(), data).expect("matrix")
+}
+
+fn fmt(i: &shorkie::probe::Interval) -> String {
+    format!("{:.3} [{:.3}, {:.3}]", i.estimate, i.lo, i.hi)
+}
+
+fn main() -> shorkie::Result<()> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let shared = std::env::var_os("SHORKIE_SHARED").map(PathBuf::from).unwrap_or_else(|| root.join("../shared"));
+    let sac = shared.join("data/sacCer3");
+    if !sac.join("sacCer3.fa.gz").exists() {
+        eprintln!("probe_yeast: ../shared not found; set SHORKIE_SHARED");
+        std::process::exit(2);
+    }
+    let fasta = Fasta::open(&sac.join("sacCer3.fa.gz"))?;
+    let genes = read_genes(&sac.join("sacCer3.genes.gtf.gz"));
+    let mut rng = Rng::stream(2026, "probe_yeast", 0);
+    let tasks = vec![
+        ("CDS vs intergenic (256 bp)", cds_vs_intergenic(&genes, &fasta, &mut rng)),
+        ("intron presence (ORF 0-400)", intron_presence(&genes, &fasta, &mut rng)),
+    ];
+    let (_, model) = shorkie::default_model::load(&Device::Cpu)?;
+    let layout = shorkie::score::encode::InputLayout::new(model.in_channels, Some(shorkie::default_model::DEFAULT_SPECIES_INDEX))?;
+    let layer = Layer::resolve(&model, "transformer")?;
+    let embedder = Embedder::new(model, layout, layer, Pool::Mean, false);
+    let splits = [SplitStrategy::Random, SplitStrategy::ByGroup, HOMOLOGY];
+    let mut table = vec![
+        "| task | n (pos) | features | split | groups (largest) | AUROC [95% CI] | AUPRC [95% CI] | AUROC: random − this split [95% CI] |".to_string(),
+        "|---|---|---|---|---|---|---|---|".to_string(),
+    ];
+    for (name, samples) in &tasks {
+        let y: Vec<f64> = samples.iter().map(|s| s.label).collect();
+        let pos = y.iter().filter(|v| **v == 1.0).count();
+        let groups: Vec<String> = samples.iter().map(|s| s.chrom.clone()).collect();
+        let seqs: Vec<Vec<u8>> = samples.iter().map(|s| s.seq.clone()).collect();
+        let ids: Vec<String> = samples.iter().map(|s| s.id.clone()).collect();
+        let t = Instant::now();
+        let lm = embed(&embedder, samples);
+        eprintln!("{name}: embedded {} sequences in {:.1} s", samples.len(), t.elapsed().as_secs_f64());
+        let kmers = kmer_matrix(&ids, &seqs, 5, name)?;
+        for (features, x) in [("LM transformer, mean (128)", &lm), ("5-mer frequencies (512)", &kmers)] {
+            let t = Instant::now();
+            let data = ProbeData::new(x, &y).with_groups(&groups).with_sequences(&seqs);
+            let cmp = compare_splits(&data, &splits, &CvConfig::new(Task::Classification))?;
+            eprintln!("{name} / {features}: probes in {:.1} s", t.elapsed().as_secs_f64());
+            for (i, r) in cmp.reports.iter().enumerate() {
+                let split = match r.strategy {
+                    SplitStrategy::Random => "random".to_string(),
+                    SplitStrategy::ByGroup => "by chromosome".to_string(),
+                    SplitStrategy::Homology { k, threshold, .. } => format!("homology (k={k}, J≥{threshold})"),
+                };
+                let diff = if i == 0 {
+                    "—".to_string()
+                } else {
+                    cmp.differences
+                        .iter()
+                        .find(|d| d.metric == Metric::Auroc && d.other == r.strategy.to_string())
+                        .map(|d| fmt(&d.difference))
+                        .unwrap_or_default()
+                };
+                table.push(format!(
+                    "| {name} | {} ({pos}) | {features} | {split} | {} ({}) | {} | {} | {diff} |",
+                    samples.len(),
+                    r.n_groups,
+                    r.largest_group,
+                    fmt(r.metric(Metric::Auroc).expect("auroc")),
+                    fmt(r.metric(Metric::Auprc).expect("auprc")),
+                ));
+            }
+        }
+    }
+    for line in table {
+        println!("{line}");
+    }
+    Ok(())
+}

@@ -1,0 +1,454 @@
+//! shorkie-probe: how much of a label an embedding carries linearly, by nested
+//! cross-validation under random, contig and homology-aware splits.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, ValueEnum};
+use shorkie::probe::input::{
+    match_samples, read_embeddings, read_labels, read_sequences, resolve_target, sequences_by_id,
+    sequences_from_reference, Embeddings, LabelColumns, Labels, Samples,
+};
+use shorkie::probe::kmer::kmer_matrix;
+use shorkie::probe::report::{predictions_tsv, render, summary_lines, RunInfo, SplitRun};
+use shorkie::probe::{compare_splits, log_grid, nested_cv, CvConfig, ProbeData, SplitStrategy, Task};
+use shorkie::Error;
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum TaskArg {
+    /// two distinct label values: classification; more: regression
+    Auto,
+    /// ridge regression on numeric labels
+    Regression,
+    /// L2 logistic regression on two label values
+    Classification,
+}
+
+const AFTER_HELP: &str = "\
+Samples are the ids present in both the labels and the embeddings, in embedding order;
+every label id must have an embedding, and embedding ids without a label are left out.
+
+Splits (--split, comma-separated):
+  random    every sample on its own
+  contig    samples on one contig in one fold (--group-column, else the contig column of
+            the ID table, else a contig column in the labels)
+  homology  sequences linked by canonical k-mer Jaccard >= --homology-threshold (MinHash,
+            transitively) in one fold; needs --sequences or --reference
+
+Report (-o, default stdout): '#' comment lines describing the run, then a TSV table
+  split  metric  value  ci_low  ci_high  n  alpha_median
+one row per split and metric (metric over all out-of-fold predictions, percentile
+bootstrap interval, samples, median chosen penalty), then for each later split a row
+per metric named FIRST-OTHER (e.g. random-homology): metric(FIRST) - metric(OTHER) on
+the same samples with a paired bootstrap interval; a positive value is what the first
+split gains over the other. Metrics: r2, pearson, spearman (regression); auroc, auprc
+(classification).
+
+--predictions FILE: id, label, then fold_SPLIT and prediction_SPLIT for each split
+(folds from 0; the positive class's probability for classification).";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "shorkie-probe",
+    version,
+    about = "Linear probes of sequence embeddings: nested cross-validated ridge/logistic scores with bootstrap \
+             intervals under random, contig and homology-aware splits",
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    /// Embeddings as shorkie-embed writes them: .tsv (id, e0, e1, ...), or .npy / .npz
+    /// (array `embeddings`) with the ID table beside it (emb.npy -> emb.ids.tsv).
+    #[arg(short, long, required_unless_present = "kmer", conflicts_with = "kmer")]
+    embeddings: Option<PathBuf>,
+    /// ID table (index, id, contig, start, end, length) instead of the one beside an
+    /// .npy/.npz; for a .tsv, gives it contigs and regions.
+    #[arg(long, conflicts_with = "kmer")]
+    ids: Option<PathBuf>,
+    /// Features from the --sequences FASTA instead of embeddings: canonical K-mer
+    /// frequencies per sequence (K from 1 to 8; record names are the ids).
+    #[arg(long, value_name = "K", requires = "sequences")]
+    kmer: Option<usize>,
+    /// FASTA of the samples' sequences, records named by id (plain or gzip): for the
+    /// homology split, and the source of --kmer features.
+    #[arg(long, value_name = "FASTA", conflicts_with = "reference")]
+    sequences: Option<PathBuf>,
+    /// Indexed genome FASTA: the homology split fetches each id's region from the ID table.
+    #[arg(long, value_name = "FASTA")]
+    reference: Option<PathBuf>,
+    /// Labels TSV with a header row.
+    #[arg(short, long)]
+    labels: PathBuf,
+    /// The labels' id column.
+    #[arg(long, default_value = "id")]
+    id_column: String,
+    /// The label column (default: the first that is not the id, group or `contig` column).
+    #[arg(long)]
+    label_column: Option<String>,
+    /// Labels column of groups kept whole by the contig split (contig, chromosome, gene
+    /// family).
+    #[arg(long)]
+    group_column: Option<String>,
+    /// What the probe predicts.
+    #[arg(long, value_enum, default_value = "auto")]
+    task: TaskArg,
+    /// The positive class's label value (default: 1 of 0/1, else true/yes, else the value
+    /// that sorts second).
+    #[arg(long)]
+    positive: Option<String>,
+    /// Splits to run: random, contig, homology (default: random,homology with
+    /// --sequences/--reference, else random); the first is the baseline of the comparisons.
+    #[arg(long, value_name = "LIST")]
+    split: Option<String>,
+    /// K-mer length for homology clusters.
+    #[arg(long, default_value_t = 15)]
+    homology_k: usize,
+    /// Jaccard similarity at or above which two sequences are homologous.
+    #[arg(long, default_value_t = 0.2)]
+    homology_threshold: f64,
+    /// MinHash sketch size (hashes per sequence).
+    #[arg(long, default_value_t = 128)]
+    sketch: usize,
+    /// Outer folds: each sample is predicted once, by a probe that never saw it.
+    #[arg(long, default_value_t = 5)]
+    outer_folds: usize,
+    /// Inner folds that choose the penalty within each outer training set.
+    #[arg(long, default_value_t = 4)]
+    inner_folds: usize,
+    /// Bootstrap resamples for the intervals.
+    #[arg(long, default_value_t = 1000)]
+    bootstrap: usize,
+    /// Seed for the folds and the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Penalty grid LO:HI:N, N values log-spaced (default 1e-4:1e2:13).
+    #[arg(long, value_name = "LO:HI:N")]
+    alphas: Option<String>,
+    /// The report (default: stdout).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Out-of-fold predictions TSV.
+    #[arg(long, value_name = "FILE")]
+    predictions: Option<PathBuf>,
+    /// Compute threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Nothing on stderr but errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SplitKind {
+    Random,
+    Contig,
+    Homology,
+}
+
+impl SplitKind {
+    fn name(self) -> &'static str {
+        match self {
+            SplitKind::Random => "random",
+            SplitKind::Contig => "contig",
+            SplitKind::Homology => "homology",
+        }
+    }
+}
+
+fn parse_splits(text: &str) -> shorkie::Result<Vec<SplitKind>> {
+    let mut out = Vec::new();
+    for word in text.split(',').map(str::trim) {
+        let kind = match word {
+            "random" => SplitKind::Random,
+            "contig" => SplitKind::Contig,
+            "homology" => SplitKind::Homology,
+            _ => {
+                return Err(Error::Input(format!(
+                    "--split: unknown split \"{word}\" (choose from random, contig, homology)"
+                )))
+            }
+        };
+        if out.contains(&kind) {
+            return Err(Error::Input(format!("--split: {word} is listed twice")));
+        }
+        out.push(kind);
+    }
+    Ok(out)
+}
+
+fn parse_alphas(text: &str) -> shorkie::Result<Vec<f64>> {
+    let bad = || Error::Input(format!("--alphas: expected LO:HI:N with 0 < LO <= HI and N >= 1, got \"{text}\""));
+    let parts: Vec<&str> = text.split(':').collect();
+    let [lo, hi, n] = parts[..] else { return Err(bad()) };
+    let (lo, hi): (f64, f64) = (lo.trim().parse().map_err(|_| bad())?, hi.trim().parse().map_err(|_| bad())?);
+    let n: usize = n.trim().parse().map_err(|_| bad())?;
+    if !(lo > 0.0 && hi >= lo && hi.is_finite() && n >= 1) {
+        return Err(bad());
+    }
+    Ok(log_grid(lo, hi, n))
+}
+
+/// The feature rows, with the sequences they came from for --kmer (one per row), and a
+/// description for the report.
+struct Features {
+    emb: Embeddings,
+    own_sequences: Option<Vec<Vec<u8>>>,
+    description: String,
+}
+
+fn load_features(cli: &Cli) -> shorkie::Result<Features> {
+    match (cli.kmer, &cli.embeddings, &cli.sequences) {
+        (Some(k), _, Some(fasta)) => {
+            let source = fasta.display().to_string();
+            let records = read_sequences(fasta)?;
+            let (ids, seqs): (Vec<String>, Vec<Vec<u8>>) = records.into_iter().unzip();
+            let x = kmer_matrix(&ids, &seqs, k, &source)?;
+            Ok(Features {
+                description: format!("canonical {k}-mer frequencies of {source}"),
+                emb: Embeddings::computed(&source, ids, x),
+                own_sequences: Some(seqs),
+            })
+        }
+        (None, Some(path), _) => {
+            let emb = read_embeddings(path, cli.ids.as_deref())?;
+            let description = match &emb.id_table {
+                Some(t) if t.source != emb.source => format!("{} (ids from {})", emb.source, t.source),
+                _ => emb.source.clone(),
+            };
+            Ok(Features { emb, own_sequences: None, description })
+        }
+        _ => Err(Error::Input("give embeddings (-e FILE) or --kmer K with --sequences FASTA".into())),
+    }
+}
+
+/// A group per sample for the contig split, and where they came from.
+fn contig_groups(
+    cli: &Cli,
+    emb: &Embeddings,
+    labels: &Labels,
+    samples: &Samples,
+) -> shorkie::Result<(Vec<String>, String)> {
+    let from_labels = |column: &str| -> shorkie::Result<(Vec<String>, String)> {
+        let groups = samples
+            .labels
+            .iter()
+            .map(|&j| {
+                let r = &labels.rows[j];
+                match r.group.as_deref() {
+                    Some(g) if !g.is_empty() && g != "." => Ok(g.to_string()),
+                    _ => Err(Error::Input(format!(
+                        "{}:{}: id {} has no value in column {column}",
+                        labels.source, r.line, r.id
+                    ))),
+                }
+            })
+            .collect::<shorkie::Result<_>>()?;
+        Ok((groups, format!("column {column} of {}", labels.source)))
+    };
+    if let Some(column) = &cli.group_column {
+        return from_labels(column);
+    }
+    if let Some(table) = emb.id_table.as_ref().filter(|t| t.rows.iter().any(|r| r.region.is_some())) {
+        let groups = samples
+            .rows
+            .iter()
+            .map(|&i| {
+                let r = &table.rows[i];
+                r.region.as_ref().map(|g| g.contig.clone()).ok_or_else(|| {
+                    Error::Input(format!(
+                        "{}:{}: id {} has no contig, which the contig split needs (or use --group-column)",
+                        table.source, r.line, r.id
+                    ))
+                })
+            })
+            .collect::<shorkie::Result<_>>()?;
+        return Ok((groups, format!("contigs of {}", table.source)));
+    }
+    if let Some(column) = &labels.group_column {
+        return from_labels(column);
+    }
+    Err(Error::Input(format!(
+        "the contig split needs contigs: {} has no ID table with regions and {} no contig column \
+         (name one with --group-column)",
+        emb.source, labels.source
+    )))
+}
+
+/// The samples' sequences for the homology split.
+fn sample_sequences(
+    cli: &Cli,
+    emb: &Embeddings,
+    own: Option<&Vec<Vec<u8>>>,
+    samples: &Samples,
+) -> shorkie::Result<Vec<Vec<u8>>> {
+    if let Some(seqs) = own {
+        return Ok(samples.rows.iter().map(|&i| seqs[i].clone()).collect());
+    }
+    if let Some(fasta) = &cli.sequences {
+        let records = read_sequences(fasta)?;
+        let ids: Vec<&str> = samples.rows.iter().map(|&i| emb.ids[i].as_str()).collect();
+        return sequences_by_id(&records, &ids, &fasta.display().to_string());
+    }
+    if let Some(genome) = &cli.reference {
+        return sequences_from_reference(emb, &samples.rows, genome);
+    }
+    Err(Error::Input(
+        "the homology split needs sequences: --sequences FASTA (records named by id) or --reference GENOME.fa \
+         (regions from the ID table)"
+            .into(),
+    ))
+}
+
+/// Writes to FILE atomically, or to stdout.
+fn emit(path: Option<&Path>, text: &str) -> shorkie::Result<()> {
+    match path {
+        Some(p) if p.as_os_str() != "-" => shorkie::io::write_atomic(p, text.as_bytes()),
+        _ => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(|e| Error::io("<stdout>", e))
+        }
+    }
+}
+
+fn main() {
+    shorkie::cli::default_sigpipe();
+    shorkie::cli::run_main("shorkie-probe", || {
+        let cli = Cli::parse();
+        shorkie::cli::set_threads(cli.threads);
+        let say = |msg: String| {
+            if !cli.quiet {
+                let _ = writeln!(std::io::stderr(), "shorkie-probe: {msg}");
+            }
+        };
+        let have_sequences = cli.sequences.is_some() || cli.reference.is_some();
+        let default_split = if have_sequences { "random,homology" } else { "random" };
+        let splits = parse_splits(cli.split.as_deref().unwrap_or(default_split))?;
+        let task = match cli.task {
+            TaskArg::Auto => None,
+            TaskArg::Regression => Some(Task::Regression),
+            TaskArg::Classification => Some(Task::Classification),
+        };
+        let alphas = cli.alphas.as_deref().map(parse_alphas).transpose()?;
+
+        let Features { emb, own_sequences, description: source } = load_features(&cli)?;
+        let columns = LabelColumns {
+            id: Some(&cli.id_column),
+            label: cli.label_column.as_deref(),
+            group: cli.group_column.as_deref(),
+        };
+        let labels = read_labels(&cli.labels, &columns)?;
+        let samples = match_samples(&emb, &labels)?;
+        let target = resolve_target(&labels, &samples, &emb.source, task, cli.positive.as_deref())?;
+        say(format!(
+            "{} samples, {} features from {source}{}",
+            samples.rows.len(),
+            emb.x.cols(),
+            if samples.unlabelled > 0 {
+                format!("; {} embedding ids have no label in {} and are left out", samples.unlabelled, labels.source)
+            } else {
+                String::new()
+            }
+        ));
+        if let Some(c) = &target.classes {
+            say(format!(
+                "classification: positive class \"{}\" ({} samples), negative \"{}\" ({}); picked by {}",
+                c.positive,
+                c.n_positive,
+                c.negative,
+                c.n_negative,
+                c.rule.describe()
+            ));
+        }
+
+        let x = emb.x.select_rows(&samples.rows);
+        let groups = if splits.contains(&SplitKind::Contig) {
+            Some(contig_groups(&cli, &emb, &labels, &samples)?)
+        } else {
+            None
+        };
+        let sequences = if splits.contains(&SplitKind::Homology) {
+            Some(sample_sequences(&cli, &emb, own_sequences.as_ref(), &samples)?)
+        } else {
+            None
+        };
+        let mut data = ProbeData::new(&x, &target.y);
+        if let Some((g, _)) = &groups {
+            data = data.with_groups(g);
+        }
+        if let Some(s) = &sequences {
+            data = data.with_sequences(s);
+        }
+        let mut cfg = CvConfig {
+            outer_folds: cli.outer_folds,
+            inner_folds: cli.inner_folds,
+            bootstrap: cli.bootstrap,
+            seed: cli.seed,
+            ..CvConfig::new(target.task)
+        };
+        if let Some(a) = alphas {
+            cfg.alphas = a;
+        }
+        let strategies: Vec<SplitStrategy> = splits
+            .iter()
+            .map(|s| match s {
+                SplitKind::Random => SplitStrategy::Random,
+                SplitKind::Contig => SplitStrategy::ByGroup,
+                SplitKind::Homology => {
+                    SplitStrategy::Homology { k: cli.homology_k, threshold: cli.homology_threshold, sketch: cli.sketch }
+                }
+            })
+            .collect();
+        let (reports, differences) = if strategies.len() == 1 {
+            (vec![nested_cv(&data, &strategies[0], &cfg)?], Vec::new())
+        } else {
+            let c = compare_splits(&data, &strategies, &cfg)?;
+            (c.reports, c.differences)
+        };
+        let runs: Vec<SplitRun> = splits
+            .iter()
+            .zip(reports)
+            .map(|(kind, report)| {
+                let (detail, unit) = match kind {
+                    SplitKind::Random => ("every sample on its own".to_string(), "sample"),
+                    SplitKind::Contig => {
+                        (groups.as_ref().map_or(String::new(), |(_, from)| format!("groups from {from}")), "group")
+                    }
+                    SplitKind::Homology => (
+                        format!(
+                            "canonical {}-mer Jaccard >= {}, sketch {}",
+                            cli.homology_k, cli.homology_threshold, cli.sketch
+                        ),
+                        "cluster",
+                    ),
+                };
+                SplitRun { name: kind.name().to_string(), detail, unit, report }
+            })
+            .collect();
+
+        if let Some(path) = &cli.predictions {
+            let ids: Vec<&str> = samples.rows.iter().map(|&i| emb.ids[i].as_str()).collect();
+            let label_text: Vec<&str> = samples.labels.iter().map(|&j| labels.rows[j].label.as_str()).collect();
+            shorkie::io::write_atomic(path, predictions_tsv(&ids, &label_text, &runs).as_bytes())?;
+        }
+        let info = RunInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            source,
+            labels: format!("{}, column {}", labels.source, labels.label_column),
+            unlabelled: samples.unlabelled,
+            classes: target.classes.as_ref(),
+            cfg: &cfg,
+        };
+        emit(cli.output.as_deref(), &render(&info, &runs, &differences))?;
+        for r in &runs {
+            if r.report.unconverged_fits > 0 {
+                say(format!(
+                    "warning: {}: {} logistic fits stopped before converging",
+                    r.name, r.report.unconverged_fits
+                ));
+            }
+        }
+        for line in summary_lines(&runs, &differences) {
+            say(line);
+        }
+        Ok(())
+    })
+}
