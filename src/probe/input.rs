@@ -609,25 +609,24 @@ fn pick_positive<'a>(
     Ok((if a < b { b } else { a }, PositiveRule::SortsSecond))
 }
 
-/// FASTA records by name (plain, gzip or bgzip); a repeated name is an error.
+/// FASTA records by name (plain, gzip or bgzip); a repeated name, an empty record or a
+/// letter other than A/C/G/T/N is an error naming the line.
 pub fn read_sequences(path: &Path) -> Result<Vec<(String, Vec<u8>)>> {
-    let records = crate::train::data::read_fasta(path)?;
-    let mut first: HashMap<&str, usize> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if let Some(j) = first.insert(r.name.as_str(), i) {
-            return Err(Error::Input(format!(
-                "{}: duplicate sequence name {} (records {} and {})",
-                path.display(),
-                r.name,
-                j + 1,
-                i + 1
-            )));
+    let shown = path.display().to_string();
+    let reader = std::io::BufReader::new(crate::predict::input::open_text_arg(&shown)?);
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for record in crate::fasta_stream::FastaRecords::new(reader, &shown) {
+        let r = record?;
+        if let Some(line) = first.insert(r.name.clone(), r.line) {
+            return Err(Error::Input(format!("{shown}:{}: duplicate sequence name {} (first on line {line})", r.line, r.name)));
         }
-        if r.seq.is_empty() {
-            return Err(Error::Input(format!("{}: sequence {} is empty", path.display(), r.name)));
-        }
+        out.push((r.name, r.seq));
     }
-    Ok(records.into_iter().map(|r| (r.name, r.seq)).collect())
+    if out.is_empty() {
+        return Err(Error::Input(format!("{shown}: no sequences in the FASTA")));
+    }
+    Ok(out)
 }
 
 /// The sequence of each id, from FASTA records named by id.

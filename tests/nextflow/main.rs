@@ -472,3 +472,101 @@ fn scatter_gather_equals_one_unchunked_run() {
     assert_eq!(chunks, 2, "one chunk per contig");
     assert_eq!(gathered, expected, "per-contig chunks");
 }
+
+/// 60 FASTA records of 300 bp and their labels: 15 uniform-random and 15 AT-rich (label 1)
+/// sequences, each with a near copy (3% substitutions) beside it, so the homology split
+/// has 30 clusters of two and the label is learnable from the embeddings.
+fn embed_probe_fixture(dir: &Path) -> (PathBuf, PathBuf) {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (mut fa, mut labels) = (String::new(), String::from("id\tlabel\n"));
+    for i in 0..30 {
+        let at_rich = i % 2 == 1;
+        let base = |u: f64| match (at_rich, u) {
+            (true, u) if u < 0.35 => b'A',
+            (true, u) if u < 0.70 => b'T',
+            (true, u) if u < 0.85 => b'C',
+            (true, _) => b'G',
+            (false, u) => b"ACGT"[(u * 4.0) as usize],
+        };
+        let seq: Vec<u8> = (0..300).map(|_| base(next())).collect();
+        let copy: Vec<u8> = seq.iter().map(|&b| if next() < 0.03 { common::other_base(b) as u8 } else { b }).collect();
+        for (id, s) in [(format!("s{i:02}a"), &seq), (format!("s{i:02}b"), &copy)] {
+            fa.push_str(&format!(">{id}\n{}\n", std::str::from_utf8(s).unwrap()));
+            labels.push_str(&format!("{id}\t{}\n", u8::from(at_rich)));
+        }
+    }
+    let (fasta, tsv) = (dir.join("windows.fa"), dir.join("labels.tsv"));
+    std::fs::write(&fasta, fa).unwrap();
+    std::fs::write(&tsv, labels).unwrap();
+    (fasta, tsv)
+}
+
+/// The report's table rows (split, metric, ...), comment lines and header left out.
+fn probe_rows(report: &str) -> Vec<Vec<String>> {
+    report.lines().filter(|l| !l.starts_with('#') && !l.starts_with("split\t")).map(|l| l.split('\t').map(str::to_string).collect()).collect()
+}
+
+#[test]
+fn embed_then_probe_modules() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (fasta, labels) = embed_probe_fixture(tmp.path());
+
+    // SHORKIE_EMBED with the embedded default language model: models and params absent.
+    let embed = module("embed");
+    let mut e = Task::new("windows");
+    e.input("sequences", &[&fasta]).absent("models").absent("params_json").set("meta2.id", "default").set("task.ext.args", "--pool mean");
+    let script = e.run(&embed);
+    assert!(!script.contains("--model") && !script.contains("--params") && script.contains("--device cpu"), "{script}");
+    assert!(script.contains("--pool mean") && script.contains("--threads 2"), "{script}");
+    let ids = e.path().join("windows.ids.tsv");
+    assert_eq!(text(&ids).lines().count(), 61, "header plus one row per record");
+    e.stub(&embed);
+    e.set("task.accelerator", "1");
+    assert!(embed.script(&e.bindings).unwrap().contains("--device cuda"));
+
+    // SHORKIE_PROBE on those embeddings, with the sequences for the homology split.
+    let probe = module("probe");
+    let mut p = Task::new("windows");
+    p.input("embeddings", &[&e.path().join("windows.npz")])
+        .input("ids", &[&ids])
+        .input("labels", &[&labels])
+        .input("sequences", &[&fasta])
+        .set("task.ext.args", "--split random,homology --outer-folds 3 --inner-folds 2 --bootstrap 100 --quiet");
+    let script = p.run(&probe);
+    assert!(script.contains("--ids windows.ids.tsv") && script.contains("--sequences windows.fa"), "{script}");
+    let rows = probe_rows(&text(&p.path().join("windows.probe.tsv")));
+    for split in ["random", "homology", "random-homology"] {
+        for metric in ["auroc", "auprc"] {
+            assert!(rows.iter().any(|r| r[0] == split && r[1] == metric), "no {split} {metric} row: {rows:?}");
+        }
+    }
+    let auroc: f64 = rows.iter().find(|r| r[0] == "random" && r[1] == "auroc").unwrap()[2].parse().unwrap();
+    assert!(auroc > 0.8, "AT-rich vs uniform windows should be separable: auroc {auroc}");
+    let predictions = text(&p.path().join("windows.predictions.tsv"));
+    let predicted: Vec<&str> = predictions.lines().skip(1).map(|l| l.split('\t').next().unwrap()).collect();
+    let expected: Vec<String> = text(&labels).lines().skip(1).map(|l| l.split('\t').next().unwrap().to_string()).collect();
+    assert_eq!(predicted, expected, "one prediction row per sample, in embedding order");
+    p.stub(&probe);
+
+    // The nf-test inputs: embed's FASTA, and probe's TSV embeddings with ids and sequences
+    // left out (`[]`).
+    let mut e = Task::new("test");
+    e.input("sequences", &[&module_test_file("embed", "sequences.fa")]).absent("models").absent("params_json").set("meta2.id", "default");
+    e.run(&embed);
+    assert_eq!(text(&e.path().join("test.ids.tsv")).lines().count(), 5);
+    let mut p = Task::new("test");
+    p.input("embeddings", &[&module_test_file("probe", "embeddings.tsv")])
+        .absent("ids")
+        .input("labels", &[&module_test_file("probe", "labels.tsv")])
+        .absent("sequences")
+        .set("task.ext.args", "--outer-folds 3 --inner-folds 2 --bootstrap 100");
+    let script = p.run(&probe);
+    assert!(!script.contains("--ids") && !script.contains("--sequences"), "{script}");
+    assert_eq!(text(&p.path().join("test.predictions.tsv")).lines().count(), 25);
+}
