@@ -8,8 +8,11 @@
 //!   annotated gene of any biotype (random positions, forward strand).
 //! - **intron presence**: the first 400 bp of each protein-coding ORF from its start codon
 //!   (genomic, in the gene's orientation, so an intron there is included), labelled by
-//!   whether the gene has more than one CDS segment; all intron-containing genes and four
-//!   times as many intronless ones.
+//!   whether the gene's CDS segments leave a gap of at least 20 bp (an intron; Ty
+//!   frameshifts abut); all intron-containing genes and four times as many intronless ones.
+//! - **naive label**: the same windows labelled by "more than one CDS segment", which also
+//!   counts the Ty1/Ty2 ORFs (their ribosomal frameshift is annotated as two segments):
+//!   dozens of near-identical positives, the leakage homology-aware splits are for.
 //!
 //! Every sample is embedded alone (N-padded to the model's 1,024 bp): transformer layer,
 //! mean-pooled. The k-mer baseline is canonical 5-mer frequencies. Probes are L2 logistic
@@ -39,6 +42,7 @@ struct Gene {
     chrom: String,
     strand: char,
     biotype: String,
+    name: String,
     span: (i64, i64),
     cds: Vec<(i64, i64)>,
 }
@@ -62,10 +66,11 @@ fn read_genes(path: &std::path::Path) -> Vec<Gene> {
             "gene" => {
                 index.insert(id.clone(), genes.len());
                 genes.push(Gene {
-                    id,
+                    id: id.clone(),
                     chrom: f[0].into(),
                     strand: f[6].chars().next().unwrap_or('+'),
                     biotype: attr(f[8], "gene_biotype ").unwrap_or_default(),
+                    name: attr(f[8], "gene_name ").unwrap_or_else(|| id.clone()),
                     span: (start, end),
                     cds: Vec::new(),
                 });
@@ -143,10 +148,17 @@ fn cds_vs_intergenic(genes: &[Gene], fasta: &Fasta, rng: &mut Rng) -> Vec<Sample
     out
 }
 
-fn intron_presence(genes: &[Gene], fasta: &Fasta, rng: &mut Rng) -> Vec<Sample> {
+/// A gap of at least 20 bp between CDS segments. Ty1/Ty2 ORFs are annotated as two
+/// abutting or overlapping CDS segments (the TYA-TYB ribosomal frameshift), which is not
+/// an intron.
+fn has_intron(g: &Gene) -> bool {
+    g.cds.windows(2).any(|w| w[1].0 - w[0].1 >= 20)
+}
+
+fn intron_presence(genes: &[Gene], fasta: &Fasta, rng: &mut Rng, positive: fn(&Gene) -> bool) -> Vec<Sample> {
     let coding: Vec<&Gene> = genes.iter().filter(|g| g.biotype == "protein_coding" && !g.cds.is_empty()).collect();
-    let mut with: Vec<&Gene> = coding.iter().copied().filter(|g| g.cds.len() > 1).collect();
-    let mut without: Vec<&Gene> = coding.iter().copied().filter(|g| g.cds.len() == 1).collect();
+    let mut with: Vec<&Gene> = coding.iter().copied().filter(|g| positive(g)).collect();
+    let mut without: Vec<&Gene> = coding.iter().copied().filter(|g| !positive(g)).collect();
     rng.shuffle(&mut without);
     without.truncate(4 * with.len());
     with.append(&mut without);
@@ -160,7 +172,7 @@ fn intron_presence(genes: &[Gene], fasta: &Fasta, rng: &mut Rng) -> Vec<Sample> 
                 (atg, atg + ORF_WINDOW as i64)
             };
             let seq = oriented(fasta, &g.chrom, start, end, g.strand);
-            Sample { id: g.id.clone(), chrom: g.chrom.clone(), seq, label: if g.cds.len() > 1 { 1.0 } else { 0.0 } }
+            Sample { id: g.id.clone(), chrom: g.chrom.clone(), seq, label: if positive(g) { 1.0 } else { 0.0 } }
         })
         .collect()
 }
@@ -182,6 +194,36 @@ fn embed(embedder: &Embedder, samples: &[Sample]) -> Matrix {
     Matrix::new(samples.len(), embedder.dim(), data).expect("matrix")
 }
 
+/// What the homology split keeps together: samples in multi-member clusters, their share
+/// of positives, and the members of the largest clusters (gene names where known).
+fn describe_clusters(task: &str, samples: &[Sample], genes: &[Gene]) -> shorkie::Result<()> {
+    let SplitStrategy::Homology { k, threshold, sketch } = HOMOLOGY else { unreachable!() };
+    let seqs: Vec<&[u8]> = samples.iter().map(|s| s.seq.as_slice()).collect();
+    let c = shorkie::probe::homology::cluster(&seqs, k, threshold, sketch)?;
+    let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, &cl) in c.cluster_of.iter().enumerate() {
+        members.entry(cl).or_default().push(i);
+    }
+    let mut multi: Vec<Vec<usize>> = members.into_values().filter(|m| m.len() > 1).collect();
+    multi.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    let in_multi: usize = multi.iter().map(Vec::len).sum();
+    let pos = multi.iter().flatten().filter(|&&i| samples[i].label == 1.0).count();
+    let names: HashMap<&str, &str> = genes.iter().map(|g| (g.id.as_str(), g.name.as_str())).collect();
+    eprintln!("{task}: {in_multi} samples in {} multi-member clusters ({pos} positive)", multi.len());
+    for m in multi.iter().take(4) {
+        let shown: Vec<String> = m
+            .iter()
+            .take(12)
+            .map(|&i| {
+                let id = samples[i].id.trim_start_matches("cds:");
+                format!("{}{}", names.get(id).copied().unwrap_or(id), if samples[i].label == 1.0 { "+" } else { "" })
+            })
+            .collect();
+        eprintln!("  cluster of {}: {}", m.len(), shown.join(" "));
+    }
+    Ok(())
+}
+
 fn fmt(i: &shorkie::probe::Interval) -> String {
     format!("{:.3} [{:.3}, {:.3}]", i.estimate, i.lo, i.hi)
 }
@@ -199,7 +241,8 @@ fn main() -> shorkie::Result<()> {
     let mut rng = Rng::stream(2026, "probe_yeast", 0);
     let tasks = vec![
         ("CDS vs intergenic (256 bp)", cds_vs_intergenic(&genes, &fasta, &mut rng)),
-        ("intron presence (ORF 0-400)", intron_presence(&genes, &fasta, &mut rng)),
+        ("intron presence (ORF 0-400)", intron_presence(&genes, &fasta, &mut rng, has_intron)),
+        ("naive label: >1 CDS segment (ORF 0-400)", intron_presence(&genes, &fasta, &mut rng, |g| g.cds.len() > 1)),
     ];
     let (_, model) = shorkie::default_model::load(&Device::Cpu)?;
     let layout = shorkie::score::encode::InputLayout::new(model.in_channels, Some(shorkie::default_model::DEFAULT_SPECIES_INDEX))?;
@@ -216,6 +259,7 @@ fn main() -> shorkie::Result<()> {
         let groups: Vec<String> = samples.iter().map(|s| s.chrom.clone()).collect();
         let seqs: Vec<Vec<u8>> = samples.iter().map(|s| s.seq.clone()).collect();
         let ids: Vec<String> = samples.iter().map(|s| s.id.clone()).collect();
+        describe_clusters(name, samples, &genes)?;
         let t = Instant::now();
         let lm = embed(&embedder, samples);
         eprintln!("{name}: embedded {} sequences in {:.1} s", samples.len(), t.elapsed().as_secs_f64());
