@@ -321,7 +321,8 @@ fn bad_input_fails_with_one_line_and_leaves_no_output() {
     let g = genome.to_str().unwrap();
     let bed = |text: &str| embed(&["--bed", "-", "-f", g], Some(text.as_bytes()));
     assert_one_line_error(&bed("chrI\t10\t20\nchrX\t1\t5\n"), &["<stdin>:2", "chrX"]);
-    assert_one_line_error(&bed("chrI\t10\t5\n"), &["<stdin>:1", "empty region"]);
+    assert_one_line_error(&bed("chrI\t10\t5\n"), &["<stdin>:1", "end 5 is before start 10"]);
+    assert_one_line_error(&bed("chrI\t10\t10\n"), &["<stdin>:1", "empty region"]);
     assert_one_line_error(&bed("chrI\t10\n"), &["<stdin>:1", "3 columns"]);
     assert_one_line_error(&bed("chrI\t230000\t240000\n"), &["<stdin>:1", "past the end"]);
     assert_one_line_error(&bed("# nothing\n"), &["<stdin>", "no regions"]);

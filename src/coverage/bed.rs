@@ -61,24 +61,32 @@ pub fn parse_bed(text: &str, source: &str) -> Result<Vec<Interval>> {
 pub fn parse_bed_numbered(text: &str, source: &str) -> Result<Vec<(usize, Interval)>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        let t = line.trim_start();
-        if t.is_empty() || t.starts_with('#') || t.starts_with("track") || t.starts_with("browser") {
-            continue;
+        match parse_bed_line(line) {
+            None => {}
+            Some(Ok((iv, _))) => out.push((i + 1, iv)),
+            Some(Err(what)) => return Err(Error::Input(format!("{source}:{}: {what}", i + 1))),
         }
-        let bad = |what: String| Error::Input(format!("{source}:{}: {what}", i + 1));
-        let mut cols = t.split_whitespace();
-        let (Some(contig), Some(s), Some(e)) = (cols.next(), cols.next(), cols.next()) else {
-            return Err(bad(format!("expected at least 3 columns (contig, start, end), got \"{t}\"")));
-        };
-        let start: u64 = s.parse().map_err(|_| bad(format!("bad start \"{s}\"")))?;
-        let end: u64 = e.parse().map_err(|_| bad(format!("bad end \"{e}\"")))?;
-        if end < start {
-            return Err(bad(format!("end {end} is before start {start}")));
-        }
-        out.push((i + 1, Interval::new(contig, start, end)));
     }
     Ok(out)
+}
+
+/// One BED line: None for blank and header lines, else the interval and the name column
+/// (if any), or what is wrong with the line.
+pub fn parse_bed_line(line: &str) -> Option<std::result::Result<(Interval, Option<&str>), String>> {
+    let t = line.trim_end_matches('\r').trim_start();
+    if t.is_empty() || t.starts_with('#') || t.starts_with("track") || t.starts_with("browser") {
+        return None;
+    }
+    let mut cols = t.split_whitespace();
+    let (Some(contig), Some(s), Some(e)) = (cols.next(), cols.next(), cols.next()) else {
+        return Some(Err(format!("expected at least 3 columns (contig, start, end), got \"{t}\"")));
+    };
+    let Ok(start) = s.parse::<u64>() else { return Some(Err(format!("bad start \"{s}\""))) };
+    let Ok(end) = e.parse::<u64>() else { return Some(Err(format!("bad end \"{e}\""))) };
+    if end < start {
+        return Some(Err(format!("end {end} is before start {start}")));
+    }
+    Some(Ok((Interval::new(contig, start, end), cols.next())))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use crate::coverage::bed::Interval;
+use crate::coverage::bed::{parse_bed_line, Interval};
 use crate::error::{Error, Result};
 use crate::fasta::Fasta;
 use crate::fasta_stream::FastaRecords;
@@ -153,28 +153,26 @@ pub fn bed_items(
             }
         };
         let text = String::from_utf8_lossy(&line);
-        let text = text.trim_end_matches('\r');
-        if text.trim().is_empty() || text.starts_with('#') || text.starts_with("track") || text.starts_with("browser") {
-            continue;
-        }
-        let item = (|| -> std::result::Result<Item, String> {
-            let cols: Vec<&str> = text.split_whitespace().collect();
-            if cols.len() < 3 {
-                return Err(format!("expected at least 3 columns (contig, start, end), got {}", cols.len()));
+        let (iv, name) = match parse_bed_line(&text) {
+            None => continue,
+            Some(Ok(parsed)) => parsed,
+            Some(Err(what)) => {
+                done = true;
+                return fail(what);
             }
-            let num = |s: &str, what: &str| s.parse::<u64>().map_err(|_| format!("{what} \"{s}\" is not a non-negative integer"));
-            let iv = Interval::new(cols[0], num(cols[1], "start")?, num(cols[2], "end")?);
+        };
+        let item = (|| -> std::result::Result<Item, String> {
             let Some(contig_len) = fasta.length(&iv.contig) else {
                 return Err(format!("contig {} is not in {fasta_name}", iv.contig));
             };
-            if iv.end <= iv.start {
-                return Err(format!("empty region {iv} (end must be greater than start)"));
+            if iv.is_empty() {
+                return Err(format!("empty region {iv} (start equals end)"));
             }
             if iv.end > contig_len {
                 return Err(format!("region {iv} runs past the end of {} ({contig_len} bp)", iv.contig));
             }
-            let id = match cols.get(3) {
-                Some(name) if *name != "." => name.to_string(),
+            let id = match name {
+                Some(name) if name != "." => name.to_string(),
                 _ => iv.to_string(),
             };
             let len = iv.len() as usize;
@@ -182,7 +180,7 @@ pub fn bed_items(
             let (from, to) = planner.span(&windows);
             let start = iv.start as i64;
             let context = fasta.fetch_padded(&iv.contig, start + from, start + to).map_err(|e| e.to_string())?;
-            Ok(Item { meta: Meta { index, id, origin: Some(iv), length: len }, windows, context, context_start: from })
+            Ok(Item { meta: Meta { index, id, origin: Some(iv.clone()), length: len }, windows, context, context_start: from })
         })();
         any = true;
         return match item {
