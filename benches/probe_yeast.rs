@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use candle_core::Device;
+use shorkie::dna::reverse_complement;
 use shorkie::embed::source::fasta_items;
 use shorkie::embed::{Embedder, Item, Layer, Pool};
 use shorkie::fasta::Fasta;
@@ -90,13 +91,9 @@ fn read_genes(path: &std::path::Path) -> Vec<Gene> {
     genes
 }
 
-fn revcomp(s: &[u8]) -> Vec<u8> {
-    s.iter().rev().map(|b| match b { b'A' => b'T', b'C' => b'G', b'G' => b'C', b'T' => b'A', _ => b'N' }).collect()
-}
-
 fn oriented(fasta: &Fasta, chrom: &str, start: i64, end: i64, strand: char) -> Vec<u8> {
     let s = fasta.fetch_padded(chrom, start, end).expect("fetch");
-    if strand == '-' { revcomp(&s) } else { s }
+    if strand == '-' { reverse_complement(&s) } else { s }
 }
 
 struct Sample {

@@ -9,31 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use candle_core::{Device, Tensor};
-use common::{assert_one_line_error, convert_cmd, data};
+use common::{assert_one_line_error, data, small_lm as lm};
+use shorkie::dna::reverse_complement;
 use shorkie::npz::{parse_npy, read_npz, Array};
 
 const L: usize = 2048;
 const STRIDE: usize = 16;
-
-/// The small LM fixture converted once per test process.
-fn lm() -> PathBuf {
-    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir").keep();
-        let out = dir.join("small_lm.safetensors");
-        let res = convert_cmd(&[
-            data("small_lm/model.h5").to_str().unwrap(),
-            "-p",
-            data("small_lm/params.json").to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "-q",
-        ]);
-        assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
-        out
-    })
-    .clone()
-}
 
 fn embed(args: &[&str], stdin: Option<&[u8]>) -> Output {
     use std::io::Write;
@@ -97,21 +78,7 @@ fn write_fasta(dir: &Path, records: &[(&str, &[u8])]) -> PathBuf {
 }
 
 fn random_dna(len: usize, seed: u64) -> Vec<u8> {
-    let mut rng = shorkie::sim::rng::Rng::stream(seed, "embed-test", 0);
-    (0..len).map(|_| b"ACGT"[rng.below(4) as usize]).collect()
-}
-
-fn revcomp(s: &[u8]) -> Vec<u8> {
-    s.iter()
-        .rev()
-        .map(|b| match b {
-            b'A' => b'T',
-            b'C' => b'G',
-            b'G' => b'C',
-            b'T' => b'A',
-            _ => b'N',
-        })
-        .collect()
+    common::random_dna(&mut shorkie::sim::rng::Rng::stream(seed, "embed-test", 0), len)
 }
 
 /// The fixture's input sequences (one-hot in the first four channels) and species.
@@ -247,7 +214,7 @@ fn bed_regions_are_embedded_in_their_genome_context() {
 fn rc_averages_the_forward_and_mapped_back_reverse_strand() {
     let dir = tempfile::tempdir().unwrap();
     let seq = random_dna(L, 11);
-    let fasta = write_fasta(dir.path(), &[("fwd", &seq), ("rev", &revcomp(&seq))]);
+    let fasta = write_fasta(dir.path(), &[("fwd", &seq), ("rev", &reverse_complement(&seq))]);
     let plain = rows_none(&fasta, &[]);
     let with_rc = rows_none(&fasta, &["--rc"]);
     let (p, d) = (L / STRIDE, 96);

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{assert_one_line_error, data};
+use common::{assert_one_line_error, data, random_dna};
+use shorkie::dna::reverse_complement;
 use shorkie::sim::rng::Rng;
 
 fn s(p: &Path) -> String {
@@ -115,10 +116,6 @@ fn write_fasta(path: &Path, ids: &[String], seqs: &[Vec<u8>]) {
     std::fs::write(path, t).unwrap();
 }
 
-fn random_seq(rng: &mut Rng, len: usize) -> Vec<u8> {
-    (0..len).map(|_| b"ACGT"[rng.below(4) as usize]).collect()
-}
-
 fn mutate(rng: &mut Rng, s: &[u8], rate: f64) -> Vec<u8> {
     s.iter()
         .map(|&b| {
@@ -127,18 +124,6 @@ fn mutate(rng: &mut Rng, s: &[u8], rate: f64) -> Vec<u8> {
             } else {
                 b
             }
-        })
-        .collect()
-}
-
-fn revcomp(s: &[u8]) -> Vec<u8> {
-    s.iter()
-        .rev()
-        .map(|b| match b {
-            b'A' => b'T',
-            b'C' => b'G',
-            b'G' => b'C',
-            _ => b'A',
         })
         .collect()
 }
@@ -244,12 +229,12 @@ struct Planted {
 /// third reverse-complemented), in shuffled order.
 fn planted_pairs(seed: u64) -> Planted {
     let mut rng = Rng::stream(seed, "probe-test-pairs", 0);
-    let mut seqs: Vec<(String, Vec<u8>)> = (0..60).map(|i| (format!("r{i}"), random_seq(&mut rng, 400))).collect();
+    let mut seqs: Vec<(String, Vec<u8>)> = (0..60).map(|i| (format!("r{i}"), random_dna(&mut rng, 400))).collect();
     let mut pairs = Vec::new();
     for i in 0..20 {
         let mut copy = mutate(&mut rng, &seqs[i].1, if i % 2 == 0 { 0.01 } else { 0.02 });
         if i % 3 == 0 {
-            copy = revcomp(&copy);
+            copy = reverse_complement(&copy);
         }
         pairs.push((format!("r{i}"), format!("r{i}_copy")));
         seqs.push((format!("r{i}_copy"), copy));
@@ -343,7 +328,7 @@ fn random_split_flatters_memorisation_that_homology_split_exposes() {
     let mut rng = Rng::stream(5, "probe-test-families", 0);
     let (mut ids, mut seqs, mut x, mut y) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for f in 0..40 {
-        let base = random_seq(&mut rng, 300);
+        let base = random_dna(&mut rng, 300);
         let centroid: Vec<f64> = (0..60).map(|_| rng.normal()).collect();
         let value = rng.normal();
         for m in 0..4 {
@@ -510,7 +495,7 @@ impl Fixture {
             "id\ty",
             &(0..30).map(|i| format!("s{i}\t{}", rng.normal())).collect::<Vec<_>>(),
         );
-        let seqs: Vec<Vec<u8>> = (0..30).map(|_| random_seq(&mut rng, 100)).collect();
+        let seqs: Vec<Vec<u8>> = (0..30).map(|_| random_dna(&mut rng, 100)).collect();
         write_fasta(&f.path("seqs.fa"), &ids, &seqs);
         f
     }

@@ -504,12 +504,7 @@ fn gene_mode_needs_sorted_input() {
 
 #[test]
 fn language_model_zero_shot_equals_independent_computation() {
-    let tmp = tempfile::tempdir().unwrap();
-    let lm = tmp.path().join("lm.safetensors");
-    let res = common::convert_cmd(&[
-        data("small_lm/model.h5").to_str().unwrap(), "-p", data("small_lm/params.json").to_str().unwrap(), "-o", lm.to_str().unwrap(), "-q",
-    ]);
-    assert!(res.status.success());
+    let lm = common::small_lm();
     let out = score_cmd(
         &[
             "-m", lm.to_str().unwrap(), "-p", data("small_lm/params.json").to_str().unwrap(), "-f", data("chrI.fa.gz").to_str().unwrap(),

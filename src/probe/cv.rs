@@ -319,7 +319,8 @@ pub fn compare_splits(data: &ProbeData, strategies: &[SplitStrategy], cfg: &CvCo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::homology::tests::{mutate, random_seq, revcomp};
+    use crate::dna::reverse_complement;
+    use crate::probe::homology::tests::{mutate, random_seq};
     use crate::probe::linalg::dot;
     use crate::sim::rng::Rng;
 
@@ -413,7 +414,7 @@ mod tests {
             let value = rng.normal();
             for c in 0..per {
                 let s = mutate(&mut rng, &base, 0.01);
-                seqs.push(if c % 2 == 1 { revcomp(&s) } else { s });
+                seqs.push(if c % 2 == 1 { reverse_complement(&s) } else { s });
                 data.extend(centroid.iter().map(|v| v + 0.1 * rng.normal()));
                 y.push(value + 0.1 * rng.normal());
             }

@@ -221,18 +221,6 @@ pub(crate) mod tests {
         (0..len).map(|_| b"ACGT"[rng.below(4) as usize]).collect()
     }
 
-    pub(crate) fn revcomp(s: &[u8]) -> Vec<u8> {
-        s.iter()
-            .rev()
-            .map(|b| match b {
-                b'A' => b'T',
-                b'C' => b'G',
-                b'G' => b'C',
-                _ => b'A',
-            })
-            .collect()
-    }
-
     /// A copy with `rate` of positions substituted by a different base.
     pub(crate) fn mutate(rng: &mut Rng, s: &[u8], rate: f64) -> Vec<u8> {
         s.iter()
@@ -257,7 +245,7 @@ pub(crate) mod tests {
             let rate = if p % 2 == 0 { 0.01 } else { 0.02 };
             let mut b = mutate(&mut rng, &a, rate);
             if p % 3 == 0 {
-                b = revcomp(&b);
+                b = crate::dna::reverse_complement(&b);
             }
             seqs.push((a, Some(p)));
             seqs.push((b, Some(p)));
@@ -285,7 +273,7 @@ pub(crate) mod tests {
     fn reverse_complement_has_the_same_sketch() {
         let mut rng = Rng::stream(1, "t", 0);
         let s = random_seq(&mut rng, 300);
-        assert_eq!(Sketch::new(&s, 15, 64), Sketch::new(&revcomp(&s), 15, 64));
+        assert_eq!(Sketch::new(&s, 15, 64), Sketch::new(&crate::dna::reverse_complement(&s), 15, 64));
         // Lowercase is the same sequence; an N breaks k-mers but nothing else.
         let lower = s.to_ascii_lowercase();
         assert_eq!(Sketch::new(&s, 15, 64), Sketch::new(&lower, 15, 64));

@@ -15,6 +15,18 @@ use super::linalg::Matrix;
 use super::Task;
 use crate::error::{Error, Result};
 
+
+/// A table row's tab-separated fields, which must be as many as the header's.
+fn row_fields<'a>(row: &'a str, width: usize, source: &str, line: usize, hline: usize) -> Result<Vec<&'a str>> {
+    let fields: Vec<&str> = row.split('\t').map(str::trim).collect();
+    if fields.len() != width {
+        return Err(Error::Input(format!(
+            "{source}:{line}: {} fields, the header on line {hline} has {width}",
+            fields.len()
+        )));
+    }
+    Ok(fields)
+}
 /// A region an embedding was computed over (0-based, end exclusive).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Region {
@@ -283,14 +295,7 @@ pub fn read_id_table(path: &Path) -> Result<IdTable> {
     let mut seen = Seen::new(&source);
     let mut rows = Vec::new();
     for (line, row) in it {
-        let fields: Vec<&str> = row.split('\t').map(str::trim).collect();
-        if fields.len() != columns.len() {
-            return Err(Error::Input(format!(
-                "{source}:{line}: {} fields, the header on line {hline} has {}",
-                fields.len(),
-                columns.len()
-            )));
-        }
+        let fields = row_fields(row, columns.len(), &source, line, hline)?;
         let bad = |msg: String| Error::Input(format!("{source}:{line}: {msg}"));
         if let Some(c) = index_col {
             let expected = rows.len();
@@ -411,14 +416,7 @@ pub fn read_labels(path: &Path, want: &LabelColumns) -> Result<Labels> {
     let mut seen = Seen::new(&source);
     let mut rows = Vec::new();
     for (line, row) in it {
-        let fields: Vec<&str> = row.split('\t').map(str::trim).collect();
-        if fields.len() != columns.len() {
-            return Err(Error::Input(format!(
-                "{source}:{line}: {} fields, the header on line {hline} has {}",
-                fields.len(),
-                columns.len()
-            )));
-        }
+        let fields = row_fields(row, columns.len(), &source, line, hline)?;
         seen.insert(fields[id_col], line)?;
         rows.push(LabelRow {
             id: fields[id_col].to_string(),

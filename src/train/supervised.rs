@@ -89,20 +89,6 @@ pub struct CoverageData {
     pub geometry: Geometry,
 }
 
-fn complement(b: u8) -> u8 {
-    match b {
-        b'A' => b'T',
-        b'C' => b'G',
-        b'G' => b'C',
-        b'T' => b'A',
-        b'a' => b't',
-        b'c' => b'g',
-        b'g' => b'c',
-        b't' => b'a',
-        _ => b'N',
-    }
-}
-
 impl CoverageData {
     pub fn load(
         fasta: &Path,
@@ -170,7 +156,7 @@ impl CoverageData {
             }
             if a.rc {
                 bytes.reverse();
-                bytes.iter_mut().for_each(|b| *b = complement(*b));
+                bytes.iter_mut().for_each(|b| *b = crate::dna::complement(*b));
             }
             self.geometry.layout.encode_into(&bytes, None, &mut out);
         }

@@ -53,24 +53,38 @@ pub fn score_cmd(args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("wait")
 }
 
+/// A parity fixture (`tests/data/<name>/model.h5` + `params.json`) converted to
+/// safetensors in a directory that outlives the test.
+fn convert_fixture(name: &str) -> PathBuf {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    let out = dir.join(format!("{name}.safetensors"));
+    let res = convert_cmd(&[
+        data(&format!("{name}/model.h5")).to_str().unwrap(),
+        "-p",
+        data(&format!("{name}/params.json")).to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    out
+}
+
 /// The small fine-tuned fixture converted once per test process.
 pub fn small_model() -> PathBuf {
     static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PATH.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("tempdir").keep();
-        let out = dir.join("small_finetuned.safetensors");
-        let res = convert_cmd(&[
-            data("small_finetuned/model.h5").to_str().unwrap(),
-            "-p",
-            data("small_finetuned/params.json").to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "-q",
-        ]);
-        assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
-        out
-    })
-    .clone()
+    PATH.get_or_init(|| convert_fixture("small_finetuned")).clone()
+}
+
+/// The small language-model fixture converted once per test process.
+pub fn small_lm() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| convert_fixture("small_lm")).clone()
+}
+
+/// Uniform random A/C/G/T.
+pub fn random_dna(rng: &mut shorkie::sim::rng::Rng, len: usize) -> Vec<u8> {
+    (0..len).map(|_| b"ACGT"[rng.below(4) as usize]).collect()
 }
 
 /// Runs a shell pipeline (bash -c) and returns its output.
