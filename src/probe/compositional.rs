@@ -64,6 +64,7 @@ pub struct PermutationTest {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CompositionalReport {
     pub task: Task,
+    pub n_features: usize,
     /// Samples with: neither element, only A, only B, both.
     pub counts: [usize; 4],
     pub compositional: Holdout,
@@ -130,7 +131,7 @@ pub fn compositional(data: &ProbeData, factors: &Factors, cfg: &CvConfig, permut
     } else {
         None
     };
-    Ok(CompositionalReport { task: cfg.task, counts, compositional, random, gaps, permutation })
+    Ok(CompositionalReport { task: cfg.task, n_features: data.x.cols(), counts, compositional, random, gaps, permutation })
 }
 
 /// Trains on the rows where `test` is false (penalty by inner CV) and predicts the rest.
