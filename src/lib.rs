@@ -32,6 +32,7 @@ pub mod probe;
 pub mod score;
 pub mod sim;
 pub mod targets;
+pub mod threads;
 pub mod train;
 pub mod viz;
 
