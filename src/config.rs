@@ -125,6 +125,8 @@ impl Params {
             Some(v) => ModelParams::from_value(v, source)?,
             None => return Err(Error::config(source, "missing the \"model\" block")),
         };
+        crate::limits::check_model(&model, source)?;
+        check_train_sizes(train.as_ref(), source)?;
         if let Some(key) = root.keys().next() {
             return Err(Error::config(
                 source,
@@ -133,6 +135,15 @@ impl Params {
         }
         Ok(Params { train, model, source: source.to_string() })
     }
+}
+
+/// Size bounds of the `train` block (see [`crate::limits`]).
+fn check_train_sizes(train: Option<&TrainParams>, source: &str) -> Result<()> {
+    let Some(t) = train else { return Ok(()) };
+    if let Some(b) = t.batch_size {
+        crate::limits::count(b as u64, crate::limits::MAX_BATCH, "train.batch_size").map_err(|e| Error::config(source, e.to_string()))?;
+    }
+    Ok(())
 }
 
 fn take<T: serde::de::DeserializeOwned>(

@@ -41,6 +41,7 @@ struct Cli {
 fn main() {
     shorkie::cli::run_main("shorkie-convert", || {
         let cli = Cli::parse();
+        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         let params = Params::from_file(&cli.params)?;
         let device = parse_device(&cli.device)?;
         let is_safetensors = cli.model.extension().is_some_and(|e| e == "safetensors");

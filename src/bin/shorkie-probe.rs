@@ -232,6 +232,7 @@ fn parse_alphas(text: &str) -> shorkie::Result<Vec<f64>> {
     if !(lo > 0.0 && hi >= lo && hi.is_finite() && n >= 1) {
         return Err(bad());
     }
+    shorkie::limits::at_most(n as u64, 1000, "--alphas: N")?;
     Ok(log_grid(lo, hi, n))
 }
 
@@ -376,6 +377,10 @@ fn main() {
             TaskArg::Classification => Some(Task::Classification),
         };
         let alphas = cli.alphas.as_deref().map(parse_alphas).transpose()?;
+        shorkie::limits::at_most(cli.bootstrap as u64, 1_000_000, "--bootstrap")?;
+        shorkie::limits::at_most(cli.sketch as u64, 1 << 20, "--sketch")?;
+        shorkie::limits::at_most(cli.outer_folds as u64, 1000, "--outer-folds")?;
+        shorkie::limits::at_most(cli.inner_folds as u64, 1000, "--inner-folds")?;
 
         let Features { emb, own_sequences, description: source } = load_features(&cli)?;
         let factor_names = cli.factors.as_deref().map(parse_factor_names).transpose()?;

@@ -121,7 +121,16 @@ fn main() {
         if stats.is_empty() {
             return Err(Error::Input("--stats: give at least one statistic".into()));
         }
-        let shifts = cli.augment.shift_list()?;
+        let seq_len = loaded.params.model.seq_length;
+        let shifts = cli.augment.shift_list(seq_len)?;
+        if !(0..=seq_len as i64).contains(&cli.cluster_bp) {
+            return Err(Error::Input(format!(
+                "--cluster-bp {} must be between 0 and the model's input length ({seq_len} bp)",
+                cli.cluster_bp
+            )));
+        }
+        shorkie::limits::fraction(cli.max_n_frac, "--max-n-frac")?;
+        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         let columns: Vec<Column> = loaded.columns(&cli.track_args)?;
         let strand_pair = loaded.strand_pair();
         let layout = loaded.layout;
@@ -141,8 +150,8 @@ fn main() {
             fasta,
             ContigResolver::new(aliases),
             PlanOptions {
-                seq_len: loaded.params.model.seq_length,
-                cluster_bp: cli.cluster_bp.max(0),
+                seq_len,
+                cluster_bp: cli.cluster_bp,
                 pad_ends: cli.pad_ends,
                 max_n_frac: cli.max_n_frac,
                 on_ref_mismatch: match cli.on_ref_mismatch {

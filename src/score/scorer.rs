@@ -103,6 +103,8 @@ type Alts = Vec<std::result::Result<AltEdit, SkipReason>>;
 struct Pending {
     contig: String,
     first_pos0: i64,
+    /// The furthest REF end of the members, so a window never cuts a member's REF.
+    max_end: i64,
     members: Vec<(VariantIn, Alts)>,
 }
 
@@ -171,8 +173,13 @@ impl Planner {
         };
         let contig_len = self.fasta.length(&contig).unwrap_or(0) as i64;
         let ref_len = v.reference.len() as i64;
+        // POS 0 or past the contig end is a coordinate problem, not a REF disagreement.
+        if v.pos0 < 0 || v.pos0.saturating_add(ref_len) > contig_len {
+            outcomes.push(skip_all(&v, SkipReason::InvalidPosition));
+            return Ok((outcomes, ready));
+        }
         let fasta_ref = self.fasta.fetch_padded(&contig, v.pos0, v.pos0 + ref_len)?;
-        if v.pos0 < 0 || v.pos0 + ref_len > contig_len || !fasta_ref.eq_ignore_ascii_case(v.reference.as_bytes()) {
+        if !fasta_ref.eq_ignore_ascii_case(v.reference.as_bytes()) {
             match self.opts.on_ref_mismatch {
                 OnRefMismatch::Error => {
                     return Err(Error::Input(format!(
@@ -228,10 +235,14 @@ impl Planner {
             return self.add_gene_mode(v, alts, contig, contig_len);
         }
         // Join the open cluster if the window still holds every record and fits the contig.
+        // Every member's REF must lie inside the shared window: a --cluster-bp close to the
+        // window length would otherwise place a record outside it.
+        let end = v.pos0 + ref_len;
         let joins = match &self.pending {
             Some(p) if self.opts.cluster_bp > 0 && p.contig == contig && v.pos0 >= p.first_pos0 && v.pos0 < p.first_pos0 + self.opts.cluster_bp => {
-                let start = self.window_start(p.first_pos0, v.pos0);
-                self.fits(contig_len, start)
+                let hi = p.members.iter().map(|(m, _)| m.pos0).chain(std::iter::once(v.pos0)).max().unwrap_or(v.pos0);
+                let start = self.window_start(p.first_pos0, hi);
+                self.fits(contig_len, start) && start <= p.first_pos0 && p.max_end.max(end) <= start + self.opts.seq_len as i64
             }
             _ => false,
         };
@@ -241,9 +252,11 @@ impl Planner {
                 outcomes.extend(o);
                 ready.extend(c);
             }
-            self.pending = Some(Pending { contig, first_pos0: v.pos0, members: Vec::new() });
+            self.pending = Some(Pending { contig, first_pos0: v.pos0, max_end: end, members: Vec::new() });
         }
-        self.pending.as_mut().expect("set above").members.push((v, alts));
+        let pending = self.pending.as_mut().expect("set above");
+        pending.max_end = pending.max_end.max(end);
+        pending.members.push((v, alts));
         Ok((outcomes, ready))
     }
 
