@@ -377,3 +377,36 @@ fn converted_head_decides_the_sheet_length() {
     let out = score_cmd(&["-m", &p("mouse.safetensors"), "-p", &p("params.json"), "-f", &p("genome.fa"), "--strand-pairs", "sum", &p("in.vcf")], None);
     assert_one_line_error(&out, &["--strand-pairs sum needs --targets"]);
 }
+
+#[test]
+fn borzoi_shaped_predictions_land_on_the_heads_bin_grid() {
+    let st = setup();
+    let p = |n: &str| s(&st.dir.join(n));
+    let bed = st.dir.join("r.bed");
+    std::fs::write(&bed, "1\t10001\t10403\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shorkie-predict"))
+        .args(["-m", &p("mouse.safetensors"), "-p", &p("params.json"), "-t", &p("targets.txt"), "-f", &p("genome.fa")])
+        .args(["--tracks", "2", "-O", "bedgraph", "-q", &s(&bed)])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<(i64, i64)> = text
+        .lines()
+        .filter(|l| !l.starts_with("track") && !l.is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f[0], "1", "{l}");
+            (f[1].parse().unwrap(), f[2].parse().unwrap())
+        })
+        .collect();
+    assert!(!rows.is_empty(), "{text}");
+    // 4 bp bins (the head's), on the genome-wide grid, covering the region.
+    for &(a, b) in &rows {
+        assert!(a % BIN == 0 && b % BIN == 0 && b > a, "({a}, {b}) off the 4 bp grid");
+    }
+    assert!(rows[0].0 <= 10_001 && rows[rows.len() - 1].1 >= 10_403, "{rows:?}");
+    // Random weights: neighbouring bins differ, so most rows are single 4 bp bins.
+    let single = rows.iter().filter(|(a, b)| b - a == BIN).count();
+    assert!(single * 2 > rows.len(), "{rows:?}");
+}
