@@ -433,6 +433,18 @@ pub struct ScoreSpec {
     pub lm: bool,
     /// Undo the sheet's output transforms (soft clip, sqrt) before scoring.
     pub targets: Option<Targets>,
+    /// Columns stand for strand pairs (see [`super::tracks::collapse_strand_pairs`]): a
+    /// pair's scores are summed, or in gene mode taken from the gene's strand.
+    pub strand_sum: bool,
+}
+
+/// A strand pair's score from its two tracks' scores, as baskerville's strand transform:
+/// summed, or for the L2 distances the root of the summed squares.
+fn combine_pair(stat: Stat, a: f64, b: f64) -> f64 {
+    match stat {
+        Stat::D2 | Stat::LogD2 => (a * a + b * b).sqrt(),
+        _ => a + b,
+    }
 }
 
 /// Runs the fold ensemble on clusters and scores every ALT.
@@ -502,7 +514,17 @@ impl Predictor {
                 return Err(Error::Input("all --model files must share one architecture".into()));
             }
         }
-        let mut selected: Vec<usize> = spec.columns.iter().flat_map(|c| c.tracks.iter().copied()).collect::<BTreeSet<_>>().into_iter().collect();
+        let mut selected: BTreeSet<usize> = spec.columns.iter().flat_map(|c| c.tracks.iter().copied()).collect();
+        if spec.strand_sum {
+            let pairs = spec
+                .targets
+                .as_ref()
+                .ok_or_else(|| Error::Input("summing strand pairs needs a targets sheet (--targets)".into()))?
+                .strand_pairs();
+            let partners: Vec<usize> = selected.iter().filter_map(|&t| pairs.get(t).copied()).collect();
+            selected.extend(partners);
+        }
+        let mut selected: Vec<usize> = selected.into_iter().collect();
         if spec.lm {
             selected = (0..head.shape.ch).collect();
         }
@@ -724,19 +746,33 @@ impl Predictor {
                             (Some(g), Some(tg)) => tg.rows[t].strand.is_none_or(|s| s == g.strand),
                             _ => true,
                         };
+                        let unit = |stat: Stat, per_track: &[f64], t: usize| -> Option<f64> {
+                            let at = |t: usize| per_track[self.selected.binary_search(&t).expect("selected")];
+                            let paired = match (&self.spec.targets, self.spec.strand_sum) {
+                                (Some(tg), true) => Some((tg, tg.rows[t].strand_pair)).filter(|(_, p)| *p != t),
+                                _ => None,
+                            };
+                            match (paired, &m.gene) {
+                                (None, _) => strand_ok(t).then(|| at(t)),
+                                // Gene mode keeps the member on the gene's strand (baskerville's strand mask).
+                                (Some((tg, p)), Some(g)) => match (tg.rows[t].strand, tg.rows[p].strand) {
+                                    (Some(a), _) if a == g.strand => Some(at(t)),
+                                    (_, Some(b)) if b == g.strand => Some(at(p)),
+                                    (Some(_), Some(_)) => None,
+                                    _ => Some(combine_pair(stat, at(t), at(p))),
+                                },
+                                (Some((_, p)), None) => Some(combine_pair(stat, at(t), at(p))),
+                            }
+                        };
                         for &stat in &self.spec.stats {
                             let per_track = compute(stat, &rp, &ap);
                             for col in &self.spec.columns {
-                                let tracks: Vec<usize> = col.tracks.iter().copied().filter(|t| strand_ok(*t)).collect();
-                                if tracks.is_empty() {
+                                let scored: Vec<f64> = col.tracks.iter().filter_map(|&t| unit(stat, &per_track, t)).collect();
+                                if scored.is_empty() {
                                     values.push(None);
                                     continue;
                                 }
-                                let sum: f64 = tracks
-                                    .iter()
-                                    .map(|t| per_track[self.selected.binary_search(t).expect("selected")])
-                                    .sum();
-                                values.push(Some(sum / tracks.len() as f64));
+                                values.push(Some(scored.iter().sum::<f64>() / scored.len() as f64));
                             }
                         }
                     }
