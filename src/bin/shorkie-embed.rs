@@ -89,6 +89,7 @@ fn main() {
             return Err(Error::Input("--fasta is the genome for --bed; give FASTA records to embed as the positional input".into()));
         }
         let loaded = cli.model.load()?;
+        shorkie::limits::batch_input(cli.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
         let mut models = loaded.models;
         let model = models.remove(0);
         if cli.list_layers {

@@ -102,6 +102,7 @@ fn main() {
         shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         shorkie::io::prepare_output_dir(&cli.output)?;
         let loaded = cli.model.load()?;
+        shorkie::limits::batch_input(cli.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
         if loaded.looks_lm() {
             return Err(Error::Input(
                 "shorkie-ism needs a track model (the language model's zero-shot scores come from shorkie-score)".into(),

@@ -120,6 +120,7 @@ fn main() {
         shorkie::cli::set_threads(cli.threads);
         shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         let loaded = cli.model.load()?;
+        shorkie::limits::batch_input(cli.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
         let geo = Geometry::new(&loaded.models[0], cli.edge_bins)?;
         let columns = loaded.columns(&cli.track_args)?;
         let sheet = loaded.sheet()?;

@@ -143,7 +143,7 @@ fn main() {
             )));
         }
         shorkie::limits::fraction(cli.max_n_frac, "--max-n-frac")?;
-        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
+        shorkie::limits::batch_input(cli.batch_size, seq_len, loaded.layout.channels)?;
         let mut columns: Vec<Column> = loaded.columns(&cli.track_args)?;
         let strand_sum = cli.strand_pairs == StrandPairs::Sum && !lm;
         if strand_sum {
