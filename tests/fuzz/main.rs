@@ -187,6 +187,13 @@ fn binary_exits_are_classified() {
     };
     assert_eq!(c.key, "panic at src/score/allele.rs:40");
     assert_eq!(c.detail, "range end index 9 out of range");
+    let Outcome::Crash(c) = exec::classify_exit(
+        st(101 << 8),
+        "thread 'main' panicked at /rustc/abc/library/core/src/iter/traits/accum.rs:204:1:\nattempt to multiply with overflow\nstack backtrace:\n   0: core::panicking::panic\n             at /rustc/abc/library/core/src/panicking.rs:10:5\n   1: shorkie::npz::parse_npy\n             at ./src/npz.rs:58:44\n",
+    ) else {
+        panic!("a panic is a crash")
+    };
+    assert_eq!(c.key, "panic at src/npz.rs:58", "a panic in std is named by its caller");
     assert!(matches!(exec::classify_exit(st(11), ""), Outcome::Crash(c) if c.key == "signal 11"));
     assert!(matches!(exec::classify_exit(st(2 << 8), ""), Outcome::Crash(c) if c.key == "exit Some(2)"));
     assert!(matches!(exec::classify_exit(None, ""), Outcome::Crash(c) if c.key == "hang"));
