@@ -122,6 +122,7 @@ impl<'a> Builder<'a> {
         let mut slot = KerasSlot { class, weights: Vec::new() };
         let mut tensors = Vec::new();
         for (keras, ours, shape, init) in weights {
+            crate::limits::weight_values(shape, &format!("{}.{ours}", self.vb.prefix()))?;
             let t = self.vb.get_with_hints(shape.as_slice(), ours, *init)?;
             let full = if self.vb.prefix().is_empty() {
                 ours.to_string()

@@ -5,7 +5,14 @@ use std::io::Write;
 /// Runs a binary's main body: errors go to stderr as one line `prog: error: ...` with exit
 /// status 1; a closed stdout (EPIPE) exits quietly.
 pub fn run_main(prog: &str, body: impl FnOnce() -> crate::Result<()>) -> ! {
-    match body() {
+    crate::threads::install_panic_hook();
+    let result = body();
+    // A worker thread that failed without being joined must still fail the run.
+    let result = match (result, crate::threads::take_worker_panics().first()) {
+        (Ok(()), Some(p)) => Err(crate::Error::Other(format!("internal error: a worker thread panicked at {p}"))),
+        (r, _) => r,
+    };
+    match result {
         Ok(()) => std::process::exit(0),
         Err(crate::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
             std::process::exit(0)

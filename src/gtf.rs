@@ -94,9 +94,15 @@ impl GeneIndex {
         Ok(GeneIndex { by_contig })
     }
 
-    /// Genes on `contig` overlapping `pos` ± `span` bp.
+    /// Genes on `contig` overlapping `pos` ± `span` bp. A GTF naming contigs with a
+    /// `chr` prefix the FASTA lacks (GENCODE beside Ensembl), or the other way round,
+    /// still matches.
     pub fn near(&self, contig: &str, pos: i64, span: i64) -> Vec<&Gene> {
-        let Some(list) = self.by_contig.get(contig) else { return Vec::new() };
+        let list = self.by_contig.get(contig).or_else(|| match contig.strip_prefix("chr") {
+            Some(bare) => self.by_contig.get(bare),
+            None => self.by_contig.get(&format!("chr{contig}")),
+        });
+        let Some(list) = list else { return Vec::new() };
         list.iter().filter(|g| g.start() < pos + span && g.end() > pos - span).collect()
     }
 }

@@ -23,6 +23,7 @@ pub mod io;
 pub mod ism;
 pub mod keras_h5;
 pub mod layers;
+pub mod limits;
 pub mod model_args;
 pub mod model;
 pub mod npz;
@@ -32,6 +33,7 @@ pub mod probe;
 pub mod score;
 pub mod sim;
 pub mod targets;
+pub mod threads;
 pub mod train;
 pub mod viz;
 

@@ -44,10 +44,15 @@ pub struct AugmentArgs {
 }
 
 impl AugmentArgs {
-    pub fn shift_list(&self) -> Result<Vec<i64>> {
+    /// The shifts, each shorter than the model's input (`seq_len`): a shift as long as the
+    /// window would leave nothing of the sequence, so every binary refuses it the same way.
+    pub fn shift_list(&self, seq_len: usize) -> Result<Vec<i64>> {
         let shifts: Vec<i64> = parse_list(&self.shifts, "--shifts")?;
         if shifts.is_empty() {
             return Err(Error::Input("--shifts: give at least one shift (0 for none)".into()));
+        }
+        if let Some(s) = shifts.iter().find(|s| s.unsigned_abs() >= seq_len as u64) {
+            return Err(Error::Input(format!("--shifts: shift {s} is not shorter than the model's input ({seq_len} bp)")));
         }
         Ok(shifts)
     }

@@ -141,6 +141,9 @@ impl Targets {
             });
         }
         let n = rows.len();
+        if strand_col.is_none() {
+            derive_strands(&mut rows);
+        }
         for t in &rows {
             if t.strand_pair >= n || rows[t.strand_pair].strand_pair != t.index {
                 return Err(Error::Input(format!(
@@ -174,6 +177,18 @@ impl Targets {
 }
 
 /// An empty cell or one pandas reads as NaN.
+/// Without a `strand` column, a paired track's strand is its identifier's last character
+/// (`+` or `-`), as baskerville's `targets_prep_strand` reads Borzoi's sheets.
+fn derive_strands(rows: &mut [Target]) {
+    for t in rows.iter_mut().filter(|t| t.strand_pair != t.index) {
+        t.strand = match t.identifier.chars().last() {
+            Some('+') => Some('+'),
+            Some('-') => Some('-'),
+            _ => None,
+        };
+    }
+}
+
 fn is_missing(v: &str) -> bool {
     matches!(v, "" | "nan" | "NaN" | "NA" | "N/A" | "null" | "None")
 }
@@ -189,6 +204,13 @@ mod tests {
         let t = Targets::parse("index\tidentifier\tgroup\n0\tx\tRNA\n1\ty\tChIP\n", "t").unwrap();
         assert_eq!(t.strand_pairs(), vec![0, 1]);
         assert_eq!(t.rows[1].group.as_deref(), Some("ChIP"));
+    }
+
+    #[test]
+    fn strands_of_paired_tracks_come_from_identifiers_without_a_strand_column() {
+        let t = Targets::parse("\tidentifier\tstrand_pair\n0\tCNhs1+\t1\n1\tCNhs1-\t0\n2\tDNASE+\t2\n", "t").unwrap();
+        let strands: Vec<Option<char>> = t.rows.iter().map(|r| r.strand).collect();
+        assert_eq!(strands, vec![Some('+'), Some('-'), None]);
     }
 
     #[test]

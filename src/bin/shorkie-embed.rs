@@ -79,9 +79,7 @@ fn main() {
     shorkie::cli::run_main("shorkie-embed", || {
         let cli = Cli::parse();
         shorkie::cli::set_threads(cli.threads);
-        if cli.batch_size == 0 {
-            return Err(Error::Input("--batch-size must be at least 1".into()));
-        }
+        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         if cli.model.models.len() > 1 {
             return Err(Error::Input(
                 "shorkie-embed takes one --model: fold models' layers are trained separately and do not share one embedding space".into(),

@@ -136,6 +136,8 @@ fn main() {
     shorkie::cli::run_main("shorkie-eval", || {
         let cli = Cli::parse();
         shorkie::cli::set_threads(cli.threads);
+        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
+        shorkie::limits::fraction(cli.umap_clip, "--umap-clip")?;
         let params_path = cli.params.clone().unwrap_or_else(|| cli.model.with_file_name("params.json"));
         let params = Params::from_file(&params_path)?;
         let model = SeqNN::load(&params, &cli.model, &candle_core::Device::Cpu)?;
@@ -162,13 +164,55 @@ fn main() {
             None => Blacklist::default(),
         };
         let data = CoverageData::load(&cli.fasta, targets, blacklist, geometry)?.with_unmappable(unmap, cli.umap_clip);
+        let sizes: std::collections::HashMap<&str, u64> = data.contig_sizes().iter().map(|(n, l)| (n.as_str(), *l)).collect();
+        for w in &windows {
+            match sizes.get(w.contig.as_str()) {
+                Some(&len) if w.end <= len => {}
+                Some(&len) => {
+                    return Err(Error::Input(format!(
+                        "{}: window {}:{}-{} runs past the end of {} ({len} bp in {})",
+                        cli.sequences.display(),
+                        w.contig,
+                        w.start,
+                        w.end,
+                        w.contig,
+                        cli.fasta.display()
+                    )))
+                }
+                None => {
+                    return Err(Error::Input(format!(
+                        "{}: window {}:{}-{}: contig {} is not in {}",
+                        cli.sequences.display(),
+                        w.contig,
+                        w.start,
+                        w.end,
+                        w.contig,
+                        cli.fasta.display()
+                    )))
+                }
+            }
+        }
+        data.check_windows_have_data(&windows, &cli.split)?;
         let genes = match &cli.gtf {
             Some(p) => Some(GeneIndex::from_path(p)?),
             None => None,
         };
-        let ev = evaluate(&model, &data, &windows, genes.as_ref(), cli.batch_size.max(1), cli.rc)?;
+        let ev = evaluate(&model, &data, &windows, genes.as_ref(), cli.batch_size, cli.rc)?;
         std::fs::create_dir_all(&cli.output).map_err(|e| Error::io(&cli.output, e))?;
         write_reports(&cli.output, &ev)?;
+        let undefined: Vec<&str> = ev.tracks.iter().filter(|t| !t.pearson_r.is_finite()).map(|t| t.identifier.as_str()).collect();
+        if !undefined.is_empty() {
+            // Never a silent NaN: say which tracks have no R and why.
+            let _ = writeln!(
+                std::io::stderr(),
+                "shorkie-eval: warning: {} of {} track(s) have constant targets on the {} windows (no data there?), their R is NaN and left out of the mean: {}{}",
+                undefined.len(),
+                ev.tracks.len(),
+                cli.split,
+                undefined.iter().take(5).copied().collect::<Vec<_>>().join(", "),
+                if undefined.len() > 5 { ", …" } else { "" }
+            );
+        }
         if !cli.quiet {
             let mut err = std::io::stderr();
             let _ = writeln!(

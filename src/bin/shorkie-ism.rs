@@ -99,6 +99,7 @@ fn main() {
     shorkie::cli::run_main("shorkie-ism", || {
         let cli = Cli::parse();
         shorkie::cli::set_threads(cli.threads);
+        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         shorkie::io::prepare_output_dir(&cli.output)?;
         let loaded = cli.model.load()?;
         if loaded.looks_lm() {
@@ -127,6 +128,7 @@ fn main() {
         tracks.dedup();
         let fasta = shorkie::fasta::Fasta::open(&cli.fasta)?;
         let seq_len = loaded.params.model.seq_length;
+        shorkie::limits::at_most(cli.flank as u64, seq_len as u64, "--flank")?;
         let wins = if cli.vcf {
             windows::from_vcf(&cli.input, &fasta, seq_len, cli.flank)?
         } else {
@@ -138,7 +140,7 @@ fn main() {
         };
         let runner = Runner::new(&loaded.models, RunSpec {
             tracks: tracks.clone(),
-            shifts: cli.augment.shift_list()?,
+            shifts: cli.augment.shift_list(seq_len)?,
             rc: cli.augment.rc,
             strand_pair: loaded.strand_pair(),
             fast: !cli.brute_force,
@@ -164,7 +166,8 @@ fn main() {
             let total: u64 = wins.iter().map(|w| w.len() as u64).sum();
             indicatif::ProgressBar::new(total)
         });
-        let bs = cli.batch_size.max(1);
+        let bs = cli.batch_size;
+        let mut outputs = shorkie::ism::outputs::Outputs::new(&cli.output);
         let sheet = loaded.sheet()?;
         for w in &wins {
             let mut input = Vec::new();
@@ -311,7 +314,8 @@ fn main() {
                 };
                 let dir = cli.output.join("plots");
                 std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-                viz::write_svg(&dir.join(format!("{}.svg", report::file_label(&w.name))), &viz::render_locus(&plot))?;
+                let svg = outputs.path(format!("plots/{}.svg", report::file_label(&w.name)));
+                viz::write_svg(&svg, &viz::render_locus(&plot))?;
             }
             for (c, m) in mats.into_iter().enumerate() {
                 ism[c].push(m);
@@ -320,16 +324,16 @@ fn main() {
         if let Some(pb) = progress {
             pb.finish_and_clear();
         }
-        shorkie::io::write_atomic(&cli.output.join("ism.tsv"), tsv.as_bytes())?;
+        shorkie::io::write_atomic(&outputs.path("ism.tsv"), tsv.as_bytes())?;
         for (c, col) in columns.iter().enumerate() {
             let label = report::file_label(&col.label);
-            report::write_modisco_npz(&cli.output.join(format!("ism.{label}.npz")), &ism[c])?;
+            report::write_modisco_npz(&outputs.path(format!("ism.{label}.npz")), &ism[c])?;
             let track = report::importance_track(&ism[c]);
-            report::write_bedgraph(&cli.output.join(format!("ism.{label}.bedgraph")), &track, &format!("ISM {} {}", stats[0].name(), col.label))?;
+            report::write_bedgraph(&outputs.path(format!("ism.{label}.bedgraph")), &track, &format!("ISM {} {}", stats[0].name(), col.label))?;
             if cli.saliency {
-                report::write_modisco_npz(&cli.output.join(format!("saliency.{label}.npz")), &sal[c])?;
+                report::write_modisco_npz(&outputs.path(format!("saliency.{label}.npz")), &sal[c])?;
                 let track = report::importance_track(&sal[c]);
-                report::write_bedgraph(&cli.output.join(format!("saliency.{label}.bedgraph")), &track, &format!("gradient x input {}", col.label))?;
+                report::write_bedgraph(&outputs.path(format!("saliency.{label}.bedgraph")), &track, &format!("gradient x input {}", col.label))?;
             }
         }
         if cli.group_by.is_some() {
@@ -338,16 +342,25 @@ fn main() {
                 .map(|c| ism[c].iter().flat_map(|m| m.projected()).map(|v| v as f64).collect())
                 .collect();
             let d = report::distance_matrix(&profiles);
-            report::write_distance_tsv(&cli.output.join("groups.distance.tsv"), &labels, &d)?;
+            report::write_distance_tsv(&outputs.path("groups.distance.tsv"), &labels, &d)?;
             viz::write_svg(
-                &cli.output.join("groups.heatmap.svg"),
+                &outputs.path("groups.heatmap.svg"),
                 &viz::render_heatmap("ISM profile distance between track groups", &labels, &d, "Euclidean distance"),
             )?;
             let x_start = ism[0].first().map_or(0, |m| m.start);
             viz::write_svg(
-                &cli.output.join("groups.profiles.svg"),
+                &outputs.path("groups.profiles.svg"),
                 &viz::render_profiles(&format!("ISM importance ({}) per group", stats[0].name()), x_start, &labels, &profiles),
             )?;
+        }
+        let removed = outputs.finish()?;
+        if !cli.quiet && !removed.is_empty() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "shorkie-ism: removed {} file(s) of the previous run in {} that this run did not write",
+                removed.len(),
+                cli.output.display()
+            );
         }
         if !cli.quiet {
             let n: usize = wins.iter().map(|w| w.len()).sum();

@@ -118,14 +118,12 @@ fn main() {
     shorkie::cli::run_main("shorkie-predict", || {
         let cli = Cli::parse();
         shorkie::cli::set_threads(cli.threads);
-        if cli.batch_size == 0 {
-            return Err(Error::Input("--batch-size must be at least 1".into()));
-        }
+        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         let loaded = cli.model.load()?;
         let geo = Geometry::new(&loaded.models[0], cli.edge_bins)?;
         let columns = loaded.columns(&cli.track_args)?;
         let sheet = loaded.sheet()?;
-        let shifts = cli.augment.shift_list()?;
+        let shifts = cli.augment.shift_list(loaded.params.model.seq_length)?;
         let passes = shifts.len() * if cli.augment.rc { 2 } else { 1 };
         let input = match &cli.fasta_input {
             Some(arg) => {

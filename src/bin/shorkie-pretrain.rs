@@ -72,8 +72,16 @@ fn main() {
         shorkie::cli::set_threads(cli.threads);
         let params = Params::from_file(&cli.params)?;
         let train = params.train.clone().unwrap_or_else(|| serde_json::from_str("{}").expect("empty train block"));
+        cli.run.check(&train)?;
+        shorkie::limits::fraction(cli.max_n_frac, "--max-n-frac")?;
+        for (w, what) in [(cli.exon_weight, "--exon-weight"), (cli.repeat_weight, "--repeat-weight")] {
+            if let Some(w) = w.filter(|w| !(w.is_finite() && *w >= 0.0)) {
+                return Err(Error::Input(format!("{what} {w} must be a number >= 0")));
+            }
+        }
         let specs = read_genome_table(&cli.genomes)?;
-        let num_species = cli.num_species.unwrap_or_else(|| specs.iter().map(|s| s.species).max().unwrap_or(0) + 1);
+        let num_species = cli.num_species.unwrap_or_else(|| specs.iter().map(|s| s.species).max().unwrap_or(0).saturating_add(1));
+        shorkie::limits::at_most(num_species as u64, shorkie::limits::MAX_CHANNELS, "species channels (--num-species, or the genome table's largest species index + 1)")?;
         let (valid_default, test_default) = default_split();
         let seq_len = params.model.seq_length;
         let corpus = Corpus::load(

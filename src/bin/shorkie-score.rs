@@ -41,6 +41,16 @@ enum Mode {
     Lm,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+enum StrandPairs {
+    /// one column per track
+    Each,
+    /// one column per strand pair (the sheet's strand_pair column), named by its first
+    /// track: the pair's scores summed, or in gene mode taken from the gene's strand
+    /// (baskerville/Borzoi scoring)
+    Sum,
+}
+
 #[derive(Parser, Debug)]
 #[command(name = "shorkie-score", version, about = "Score VCF/BCF variants with Shorkie models; writes the records back with INFO scores")]
 struct Cli {
@@ -63,6 +73,9 @@ struct Cli {
     stats: String,
     #[command(flatten)]
     track_args: TrackArgs,
+    /// Stranded tracks (pairs in the targets sheet): scored one by one, or per pair.
+    #[arg(long, value_enum, default_value = "each")]
+    strand_pairs: StrandPairs,
     #[command(flatten)]
     augment: AugmentArgs,
     /// Records within this many bp of a window's first record share its reference pass.
@@ -121,8 +134,25 @@ fn main() {
         if stats.is_empty() {
             return Err(Error::Input("--stats: give at least one statistic".into()));
         }
-        let shifts = cli.augment.shift_list()?;
-        let columns: Vec<Column> = loaded.columns(&cli.track_args)?;
+        let seq_len = loaded.params.model.seq_length;
+        let shifts = cli.augment.shift_list(seq_len)?;
+        if !(0..=seq_len as i64).contains(&cli.cluster_bp) {
+            return Err(Error::Input(format!(
+                "--cluster-bp {} must be between 0 and the model's input length ({seq_len} bp)",
+                cli.cluster_bp
+            )));
+        }
+        shorkie::limits::fraction(cli.max_n_frac, "--max-n-frac")?;
+        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
+        let mut columns: Vec<Column> = loaded.columns(&cli.track_args)?;
+        let strand_sum = cli.strand_pairs == StrandPairs::Sum && !lm;
+        if strand_sum {
+            let targets = loaded
+                .targets
+                .as_ref()
+                .ok_or_else(|| Error::Input("--strand-pairs sum needs --targets (the sheet's strand_pair column)".into()))?;
+            columns = shorkie::score::tracks::collapse_strand_pairs(columns, targets);
+        }
         let strand_pair = loaded.strand_pair();
         let layout = loaded.layout;
         let aggregate = cli.track_args.aggregate == Aggregate::Group;
@@ -141,8 +171,8 @@ fn main() {
             fasta,
             ContigResolver::new(aliases),
             PlanOptions {
-                seq_len: loaded.params.model.seq_length,
-                cluster_bp: cli.cluster_bp.max(0),
+                seq_len,
+                cluster_bp: cli.cluster_bp,
                 pad_ends: cli.pad_ends,
                 max_n_frac: cli.max_n_frac,
                 on_ref_mismatch: match cli.on_ref_mismatch {
@@ -161,8 +191,9 @@ fn main() {
         } else {
             let n: usize = columns.iter().map(|c| c.tracks.len()).sum();
             format!(
-                "{} column(s) over {n} track(s){}",
+                "{} column(s) over {n} track(s){}{}",
                 columns.len(),
+                if strand_sum { " standing for strand pairs (summed; in gene mode the gene's strand)" } else { "" },
                 if aggregate { ", scores averaged per group" } else { "" }
             )
         };
@@ -176,7 +207,7 @@ fn main() {
         let predictor = Predictor::new(
             models,
             layout,
-            ScoreSpec { stats: stats.clone(), columns, shifts, rc: cli.augment.rc, strand_pair, lm, targets },
+            ScoreSpec { stats: stats.clone(), columns, shifts, rc: cli.augment.rc, strand_pair, lm, targets, strand_sum },
             device,
             cli.batch_size,
         )?;

@@ -54,6 +54,12 @@ fn main() {
     shorkie::cli::run_main("shorkie-simulate", || {
         let cli = Cli::parse();
         let t0 = Instant::now();
+        shorkie::limits::at_most(cli.variants as u64, 10_000_000, "--variants")?;
+        for (v, what) in [(cli.depth, "--depth"), (cli.gene_noise, "--gene-noise"), (cli.dispersion, "--dispersion")] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(shorkie::Error::Input(format!("{what} {v} must be a number >= 0")));
+            }
+        }
         let mut opts = Options::new(&cli.fasta, &cli.gtf, &cli.output);
         opts.seed = cli.seed;
         opts.promoter_bp = cli.promoter_bp;

@@ -89,6 +89,14 @@ fn main() {
                 )))
             }
         }
+        cli.run.check(&train)?;
+        shorkie::limits::fraction(cli.max_n_frac, "--max-n-frac")?;
+        if !(3..=1000).contains(&cli.folds) {
+            return Err(Error::Input(format!(
+                "--folds {} must be between 3 and 1000 (fold K tests, fold K+1 validates, the rest train)",
+                cli.folds
+            )));
+        }
         if cli.fold >= cli.folds {
             return Err(Error::Input(format!(
                 "--fold {} is out of range: --folds {} gives folds 0-{}",
@@ -126,6 +134,8 @@ fn main() {
         let train_w: Vec<_> = folds::tile(&split.train, seq_len, cli.stride.unwrap_or(seq_len / 2).max(1)).into_iter().filter(keep).collect();
         let valid_w: Vec<_> = folds::tile(&split.valid, seq_len, seq_len).into_iter().filter(keep).collect();
         let test_w: Vec<_> = folds::tile(&split.test, seq_len, seq_len).into_iter().filter(keep).collect();
+        data.check_windows_have_data(&valid_w, "valid")?;
+        data.check_windows_have_data(&test_w, "test")?;
         std::fs::create_dir_all(&cli.output).map_err(|e| Error::io(&cli.output, e))?;
         let mut bed = String::new();
         for (label, ws) in [("train", &train_w), ("valid", &valid_w), ("test", &test_w)] {

@@ -161,7 +161,56 @@ impl CoverageSource {
     }
 }
 
+impl CoverageSource {
+    /// The contigs of `contigs` on which no track's BigWig has any data (absent from every
+    /// BigWig, or listed without a single value): windows there would be all baseline, and
+    /// metrics over them undefined.
+    pub fn contigs_without_data(&mut self, contigs: &[String]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for contig in contigs {
+            let mut any = false;
+            for bw in &mut self.files {
+                if bw.has_data(contig)? {
+                    any = true;
+                    break;
+                }
+            }
+            if !any {
+                out.push(contig.clone());
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl BwFile {
+    /// Whether the BigWig holds at least one value on `contig`.
+    fn has_data(&mut self, contig: &str) -> Result<bool> {
+        let Some(&clen) = self.lengths.get(contig) else {
+            return Ok(false);
+        };
+        let path = self.path.clone();
+        let err = |e: String| Error::Input(format!("{}: reading {contig}: {e}", path.display()));
+        let keep = self.reader.is_some();
+        let mut reader = match self.reader.take() {
+            Some(r) => r,
+            None => {
+                let file = File::open(&path).map_err(|e| err(e.to_string()))?;
+                BigWigRead::with_info(self.info.clone(), ReopenableFile { path: path.clone(), file })
+            }
+        };
+        let first = reader.get_interval(contig, 0, clen).map_err(|e| err(e.to_string()))?.next();
+        let found = match first {
+            None => false,
+            Some(Ok(_)) => true,
+            Some(Err(e)) => return Err(err(e.to_string())),
+        };
+        if keep {
+            self.reader = Some(reader);
+        }
+        Ok(found)
+    }
+
     /// Base values of `[start, end)` rounded to float16 (hound's `astype("float16")`),
     /// NaN where there is no data.
     fn bases(&mut self, contig: &str, start: u32, end: u32) -> Result<Vec<f32>> {

@@ -127,10 +127,15 @@ where
     })();
     // Dropping the receiver stops the worker, which stops the reader.
     drop(done_rx);
-    let _ = worker_h.join();
-    let _ = reader.join();
+    // A thread that panicked closed its channel early, which looks like the end of the
+    // input: its panic must fail the run, or the output would silently lack records.
+    let worker_done = crate::threads::join(worker_h, "model worker");
+    let reader_done = crate::threads::join(reader, "reader");
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    result.map(|()| summary)
+    result?;
+    reader_done?;
+    worker_done?;
+    Ok(summary)
 }

@@ -121,8 +121,14 @@ pub fn from_vcf(path: &str, fasta: &Fasta, seq_len: usize, flank: usize) -> Resu
             return Err(Error::Input(format!("{at}: contig \"{contig}\" is not in the FASTA")));
         };
         let reference = alleles.first().cloned().unwrap_or_default();
+        if pos0 < 0 || pos0.saturating_add(reference.len() as i64) > clen as i64 || reference.is_empty() {
+            return Err(Error::Input(format!(
+                "{at} ({contig}:{}): invalid position: REF \"{reference}\" does not lie within {contig} (1-{clen})",
+                pos0 + 1
+            )));
+        }
         let fasta_ref = fasta.fetch_padded(&contig, pos0, pos0 + reference.len() as i64)?.to_ascii_uppercase();
-        if pos0 < 0 || pos0 + reference.len() as i64 > clen as i64 || fasta_ref != reference.as_bytes() {
+        if fasta_ref != reference.as_bytes() {
             return Err(Error::Input(format!(
                 "{at} ({contig}:{}): REF {reference} does not match the FASTA ({})",
                 pos0 + 1,
@@ -134,7 +140,7 @@ pub fn from_vcf(path: &str, fasta: &Fasta, seq_len: usize, flank: usize) -> Resu
         let lo = (pos0 - flank as i64).max(0).max(start);
         let hi = (pos0 + reference.len() as i64 + flank as i64).min(clen as i64).min(start + seq_len as i64);
         let id = String::from_utf8_lossy(&rec.id()).to_string();
-        let alts: Vec<String> = alleles[1..].to_vec();
+        let alts: Vec<String> = alleles.get(1..).unwrap_or_default().to_vec();
         let name = if id != "." && !id.is_empty() { id } else { format!("{contig}:{}:{reference}:{}", pos0 + 1, alts.join(",")) };
         out.push(IsmWindow {
             name,

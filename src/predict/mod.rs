@@ -58,7 +58,7 @@ impl Geometry {
             )));
         }
         let edge_bins = edge_bins.unwrap_or_else(|| Self::default_edge_bins(bins));
-        if 2 * edge_bins >= bins {
+        if edge_bins.saturating_mul(2) >= bins {
             return Err(Error::Input(format!(
                 "--edge-bins {edge_bins}: the model predicts {bins} bins per window, so at most {} can be dropped at each edge",
                 (bins - 1) / 2

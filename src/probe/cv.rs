@@ -130,7 +130,7 @@ impl ProbeReport {
 
 /// Fits one probe per penalty on the training rows and predicts the test rows with each;
 /// also returns how many fits did not converge.
-fn fit_predict(task: Task, x: &Matrix, y: &[f64], test: &Matrix, alphas: &[f64]) -> Result<(Vec<Vec<f64>>, usize)> {
+pub(super) fn fit_predict(task: Task, x: &Matrix, y: &[f64], test: &Matrix, alphas: &[f64]) -> Result<(Vec<Vec<f64>>, usize)> {
     match task {
         Task::Regression => {
             let fits = RidgeProbe::fit_path(x, y, alphas)?;
@@ -149,14 +149,14 @@ fn inner_seed(seed: u64, fold: usize) -> u64 {
     seed ^ (fold as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-struct OuterResult {
-    fold: FoldResult,
-    test: Vec<usize>,
-    predictions: Vec<f64>,
-    unconverged: usize,
+pub(super) struct OuterResult {
+    pub(super) fold: FoldResult,
+    pub(super) test: Vec<usize>,
+    pub(super) predictions: Vec<f64>,
+    pub(super) unconverged: usize,
 }
 
-fn run_outer(
+pub(super) fn run_outer(
     data: &ProbeData,
     ids: &[usize],
     classes: &[usize],
@@ -174,6 +174,17 @@ fn run_outer(
     let mut unconverged = 0;
     for g in 0..cfg.inner_folds {
         let (tr, te) = (inner.train_indices(g), inner.test_indices(g));
+        if cfg.task == Task::Classification {
+            // Groups kept whole can still leave one class out of an inner training set.
+            let pos = tr.iter().filter(|&&i| y_train[i] == 1.0).count();
+            if pos == 0 || pos == tr.len() {
+                let class = if pos == 0 { "positives" } else { "negatives" };
+                return Err(Error::Input(format!(
+                    "outer fold {f}, inner fold {g}: the training samples hold no {class}: the {class} sit in too few groups for {}×{} folds (give more samples or fewer --outer-folds/--inner-folds)",
+                    cfg.outer_folds, cfg.inner_folds
+                )));
+            }
+        }
         let x_tr = data.x.select_rows(&pick(&train, &tr));
         let x_te = data.x.select_rows(&pick(&train, &te));
         let (preds, bad) = fit_predict(cfg.task, &x_tr, &pick(&y_train, &tr), &x_te, &cfg.alphas)
@@ -217,10 +228,40 @@ fn run_outer(
     })
 }
 
+/// Refuses, before any fit, labels the nested folds cannot work with: too few of a class
+/// for every innermost training set to hold both (a fold-level "labels are all 0" does not
+/// say what to change), or labels so large that their squares overflow, which leaves every
+/// bootstrap resample without a value.
+fn check_label_counts(y: &[f64], cfg: &CvConfig) -> Result<()> {
+    let folds = cfg.outer_folds * cfg.inner_folds;
+    if cfg.task == Task::Classification {
+        let pos = y.iter().filter(|v| **v == 1.0).count();
+        let neg = y.len() - pos;
+        let (class, n) = if pos <= neg { ("positives", pos) } else { ("negatives", neg) };
+        if n < folds {
+            return Err(Error::Input(format!(
+                "probe: too few {class} for {}×{} folds: {n} {class}, need ≥ {folds} (give more samples or fewer --outer-folds/--inner-folds)",
+                cfg.outer_folds, cfg.inner_folds
+            )));
+        }
+    }
+    let n = y.len() as f64;
+    let mean = y.iter().sum::<f64>() / n;
+    let ss: f64 = y.iter().map(|v| (v - mean) * (v - mean)).sum();
+    if !mean.is_finite() || !ss.is_finite() {
+        let largest = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        return Err(Error::Input(format!(
+            "probe: the labels overflow: the largest |label| is {largest:e} and their sums of squares exceed the float range; rescale them (e.g. log or z-score)"
+        )));
+    }
+    Ok(())
+}
+
 /// Nested cross-validation of the task's probe under one split strategy.
 pub fn nested_cv(data: &ProbeData, strategy: &SplitStrategy, cfg: &CvConfig) -> Result<ProbeReport> {
     cfg.validate()?;
     data.validate(cfg.task)?;
+    check_label_counts(data.y, cfg)?;
     let grouping = Grouping::new(strategy, data)?;
     // Classification folds are stratified by label; regression folds by nothing.
     let classes: Vec<usize> = match cfg.task {
@@ -452,6 +493,23 @@ mod tests {
         for i in 0..120 {
             assert_eq!(r.fold_of[i], r.fold_of[i % 12], "sample {i} left its group's fold");
         }
+    }
+
+    #[test]
+    fn too_few_positives_and_overflowing_labels_are_named_up_front() {
+        let (x, mut y) = classification(60, 3, 1.0, 5);
+        for (i, v) in y.iter_mut().enumerate() {
+            *v = if i < 7 { 1.0 } else { 0.0 };
+        }
+        let e = nested_cv(&ProbeData::new(&x, &y), &SplitStrategy::Random, &CvConfig::new(Task::Classification)).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "probe: too few positives for 5×4 folds: 7 positives, need ≥ 20 (give more samples or fewer --outer-folds/--inner-folds)"
+        );
+        let (x, y, _) = regression(40, 3, true, 7);
+        let huge: Vec<f64> = y.iter().map(|v| v * 1e300).collect();
+        let e = nested_cv(&ProbeData::new(&x, &huge), &SplitStrategy::Random, &cfg(Task::Regression)).unwrap_err().to_string();
+        assert!(e.starts_with("probe: the labels overflow"), "{e}");
     }
 
     #[test]

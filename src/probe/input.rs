@@ -358,6 +358,8 @@ pub struct LabelRow {
     pub label: String,
     /// The group column's value, when there is one.
     pub group: Option<String>,
+    /// The two factor columns' values as written, when asked for.
+    pub factors: Option<[String; 2]>,
     pub line: usize,
 }
 
@@ -379,6 +381,8 @@ pub struct LabelColumns<'a> {
     pub label: Option<&'a str>,
     /// Required when named; otherwise a column called `contig` is read if present.
     pub group: Option<&'a str>,
+    /// Two binary columns for the compositional split (never the default label).
+    pub factors: Option<[&'a str; 2]>,
 }
 
 /// A labels TSV with a header row (a leading `#` on the header is ignored).
@@ -402,10 +406,15 @@ pub fn read_labels(path: &Path, want: &LabelColumns) -> Result<Labels> {
         Some(g) => Some(find(g, "--group-column")?),
         None => columns.iter().position(|c| *c == "contig"),
     };
+    let factor_cols = match want.factors {
+        Some([a, b]) => Some([find(a, "--factors")?, find(b, "--factors")?]),
+        None => None,
+    };
+    let is_factor = |c: usize| factor_cols.is_some_and(|f| f.contains(&c));
     let label_col = match want.label {
         Some(l) => find(l, "--label-column")?,
         None => (0..columns.len())
-            .find(|&c| c != id_col && Some(c) != group_col && columns[c] != "contig")
+            .find(|&c| c != id_col && Some(c) != group_col && columns[c] != "contig" && !is_factor(c))
             .ok_or_else(|| {
                 Error::Input(format!("{source}:{hline}: no label column besides the id (the columns are {listing})"))
             })?,
@@ -422,6 +431,7 @@ pub fn read_labels(path: &Path, want: &LabelColumns) -> Result<Labels> {
             id: fields[id_col].to_string(),
             label: fields[label_col].to_string(),
             group: group_col.map(|c| fields[c].to_string()),
+            factors: factor_cols.map(|[a, b]| [fields[a].to_string(), fields[b].to_string()]),
             line,
         });
     }
@@ -434,6 +444,15 @@ pub fn read_labels(path: &Path, want: &LabelColumns) -> Result<Labels> {
         group_column: group_col.map(|c| columns[c].to_string()),
         rows,
     })
+}
+
+/// A factor value of the compositional split: 1/0, true/false, yes/no (any case).
+pub fn parse_factor(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "y" | "t" => Some(true),
+        "0" | "false" | "no" | "n" | "f" => Some(false),
+        _ => None,
+    }
 }
 
 /// Labelled embedding rows, in embedding order.

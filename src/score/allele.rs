@@ -13,6 +13,8 @@ pub enum SkipReason {
     /// The indel is longer than half the window.
     TooLong,
     ContigNotInFasta,
+    /// POS 0, or REF running past the end of the contig.
+    InvalidPosition,
     NearContigEnd,
     RefMismatch,
     RefHasN,
@@ -33,6 +35,7 @@ impl SkipReason {
             SkipReason::UnanchoredIndel => "unanchored_indel",
             SkipReason::TooLong => "indel_too_long",
             SkipReason::ContigNotInFasta => "contig_not_in_fasta",
+            SkipReason::InvalidPosition => "invalid_position",
             SkipReason::NearContigEnd => "near_contig_end",
             SkipReason::RefMismatch => "ref_mismatch",
             SkipReason::RefHasN => "ref_has_N",
@@ -50,6 +53,7 @@ impl SkipReason {
         SkipReason::UnanchoredIndel,
         SkipReason::TooLong,
         SkipReason::ContigNotInFasta,
+        SkipReason::InvalidPosition,
         SkipReason::NearContigEnd,
         SkipReason::RefMismatch,
         SkipReason::RefHasN,

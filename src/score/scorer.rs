@@ -103,6 +103,8 @@ type Alts = Vec<std::result::Result<AltEdit, SkipReason>>;
 struct Pending {
     contig: String,
     first_pos0: i64,
+    /// The furthest REF end of the members, so a window never cuts a member's REF.
+    max_end: i64,
     members: Vec<(VariantIn, Alts)>,
 }
 
@@ -171,8 +173,13 @@ impl Planner {
         };
         let contig_len = self.fasta.length(&contig).unwrap_or(0) as i64;
         let ref_len = v.reference.len() as i64;
+        // POS 0 or past the contig end is a coordinate problem, not a REF disagreement.
+        if v.pos0 < 0 || v.pos0.saturating_add(ref_len) > contig_len {
+            outcomes.push(skip_all(&v, SkipReason::InvalidPosition));
+            return Ok((outcomes, ready));
+        }
         let fasta_ref = self.fasta.fetch_padded(&contig, v.pos0, v.pos0 + ref_len)?;
-        if v.pos0 < 0 || v.pos0 + ref_len > contig_len || !fasta_ref.eq_ignore_ascii_case(v.reference.as_bytes()) {
+        if !fasta_ref.eq_ignore_ascii_case(v.reference.as_bytes()) {
             match self.opts.on_ref_mismatch {
                 OnRefMismatch::Error => {
                     return Err(Error::Input(format!(
@@ -228,10 +235,14 @@ impl Planner {
             return self.add_gene_mode(v, alts, contig, contig_len);
         }
         // Join the open cluster if the window still holds every record and fits the contig.
+        // Every member's REF must lie inside the shared window: a --cluster-bp close to the
+        // window length would otherwise place a record outside it.
+        let end = v.pos0 + ref_len;
         let joins = match &self.pending {
             Some(p) if self.opts.cluster_bp > 0 && p.contig == contig && v.pos0 >= p.first_pos0 && v.pos0 < p.first_pos0 + self.opts.cluster_bp => {
-                let start = self.window_start(p.first_pos0, v.pos0);
-                self.fits(contig_len, start)
+                let hi = p.members.iter().map(|(m, _)| m.pos0).chain(std::iter::once(v.pos0)).max().unwrap_or(v.pos0);
+                let start = self.window_start(p.first_pos0, hi);
+                self.fits(contig_len, start) && start <= p.first_pos0 && p.max_end.max(end) <= start + self.opts.seq_len as i64
             }
             _ => false,
         };
@@ -241,9 +252,11 @@ impl Planner {
                 outcomes.extend(o);
                 ready.extend(c);
             }
-            self.pending = Some(Pending { contig, first_pos0: v.pos0, members: Vec::new() });
+            self.pending = Some(Pending { contig, first_pos0: v.pos0, max_end: end, members: Vec::new() });
         }
-        self.pending.as_mut().expect("set above").members.push((v, alts));
+        let pending = self.pending.as_mut().expect("set above");
+        pending.max_end = pending.max_end.max(end);
+        pending.members.push((v, alts));
         Ok((outcomes, ready))
     }
 
@@ -420,6 +433,18 @@ pub struct ScoreSpec {
     pub lm: bool,
     /// Undo the sheet's output transforms (soft clip, sqrt) before scoring.
     pub targets: Option<Targets>,
+    /// Columns stand for strand pairs (see [`super::tracks::collapse_strand_pairs`]): a
+    /// pair's scores are summed, or in gene mode taken from the gene's strand.
+    pub strand_sum: bool,
+}
+
+/// A strand pair's score from its two tracks' scores, as baskerville's strand transform:
+/// summed, or for the L2 distances the root of the summed squares.
+fn combine_pair(stat: Stat, a: f64, b: f64) -> f64 {
+    match stat {
+        Stat::D2 | Stat::LogD2 => (a * a + b * b).sqrt(),
+        _ => a + b,
+    }
 }
 
 /// Runs the fold ensemble on clusters and scores every ALT.
@@ -489,7 +514,17 @@ impl Predictor {
                 return Err(Error::Input("all --model files must share one architecture".into()));
             }
         }
-        let mut selected: Vec<usize> = spec.columns.iter().flat_map(|c| c.tracks.iter().copied()).collect::<BTreeSet<_>>().into_iter().collect();
+        let mut selected: BTreeSet<usize> = spec.columns.iter().flat_map(|c| c.tracks.iter().copied()).collect();
+        if spec.strand_sum {
+            let pairs = spec
+                .targets
+                .as_ref()
+                .ok_or_else(|| Error::Input("summing strand pairs needs a targets sheet (--targets)".into()))?
+                .strand_pairs();
+            let partners: Vec<usize> = selected.iter().filter_map(|&t| pairs.get(t).copied()).collect();
+            selected.extend(partners);
+        }
+        let mut selected: Vec<usize> = selected.into_iter().collect();
         if spec.lm {
             selected = (0..head.shape.ch).collect();
         }
@@ -711,19 +746,33 @@ impl Predictor {
                             (Some(g), Some(tg)) => tg.rows[t].strand.is_none_or(|s| s == g.strand),
                             _ => true,
                         };
+                        let unit = |stat: Stat, per_track: &[f64], t: usize| -> Option<f64> {
+                            let at = |t: usize| per_track[self.selected.binary_search(&t).expect("selected")];
+                            let paired = match (&self.spec.targets, self.spec.strand_sum) {
+                                (Some(tg), true) => Some((tg, tg.rows[t].strand_pair)).filter(|(_, p)| *p != t),
+                                _ => None,
+                            };
+                            match (paired, &m.gene) {
+                                (None, _) => strand_ok(t).then(|| at(t)),
+                                // Gene mode keeps the member on the gene's strand (baskerville's strand mask).
+                                (Some((tg, p)), Some(g)) => match (tg.rows[t].strand, tg.rows[p].strand) {
+                                    (Some(a), _) if a == g.strand => Some(at(t)),
+                                    (_, Some(b)) if b == g.strand => Some(at(p)),
+                                    (Some(_), Some(_)) => None,
+                                    _ => Some(combine_pair(stat, at(t), at(p))),
+                                },
+                                (Some((_, p)), None) => Some(combine_pair(stat, at(t), at(p))),
+                            }
+                        };
                         for &stat in &self.spec.stats {
                             let per_track = compute(stat, &rp, &ap);
                             for col in &self.spec.columns {
-                                let tracks: Vec<usize> = col.tracks.iter().copied().filter(|t| strand_ok(*t)).collect();
-                                if tracks.is_empty() {
+                                let scored: Vec<f64> = col.tracks.iter().filter_map(|&t| unit(stat, &per_track, t)).collect();
+                                if scored.is_empty() {
                                     values.push(None);
                                     continue;
                                 }
-                                let sum: f64 = tracks
-                                    .iter()
-                                    .map(|t| per_track[self.selected.binary_search(t).expect("selected")])
-                                    .sum();
-                                values.push(Some(sum / tracks.len() as f64));
+                                values.push(Some(scored.iter().sum::<f64>() / scored.len() as f64));
                             }
                         }
                     }

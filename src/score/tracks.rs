@@ -83,6 +83,30 @@ pub fn select(targets: &Targets, query: &TrackQuery) -> Result<Vec<Column>> {
     Ok(columns)
 }
 
+/// One column per strand pair, as baskerville scores stranded sheets (`targets_prep_strand`):
+/// each track stands for its pair under the pair's first track in sheet order, which
+/// names the column when columns are single tracks. The scorer then sums the pair
+/// (variant mode) or takes the gene's strand (gene mode).
+pub fn collapse_strand_pairs(columns: Vec<Column>, targets: &Targets) -> Vec<Column> {
+    let rep = |t: usize| t.min(targets.rows[t].strand_pair);
+    let mut out: Vec<Column> = Vec::new();
+    for c in columns {
+        let mut tracks: Vec<usize> = Vec::new();
+        for t in c.tracks.iter().map(|&t| rep(t)) {
+            if !tracks.contains(&t) {
+                tracks.push(t);
+            }
+        }
+        let single = c.tracks.len() == 1;
+        let label = if single { targets.rows[tracks[0]].identifier.clone() } else { c.label };
+        if single && out.iter().any(|o| o.tracks == tracks) {
+            continue;
+        }
+        out.push(Column { label, tracks });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +117,26 @@ mod tests {
             "t",
         )
         .unwrap()
+    }
+
+    #[test]
+    fn strand_pairs_collapse_to_their_first_track() {
+        let t = Targets::parse(
+            "index\tidentifier\tstrand_pair\tgroup\n0\tA+\t1\tRNA\n1\tA-\t0\tRNA\n2\tB\t2\tDNA\n3\tC-\t4\tRNA\n4\tC+\t3\tRNA\n",
+            "t",
+        )
+        .unwrap();
+        let all = select(&t, &TrackQuery { indices: Some("all".into()), ..Default::default() }).unwrap();
+        let got = collapse_strand_pairs(all, &t);
+        let want = vec![
+            Column { label: "A+".into(), tracks: vec![0] },
+            Column { label: "B".into(), tracks: vec![2] },
+            Column { label: "C-".into(), tracks: vec![3] },
+        ];
+        assert_eq!(got, want);
+        let groups = select(&t, &TrackQuery { aggregate_group: true, ..Default::default() }).unwrap();
+        let got = collapse_strand_pairs(groups, &t);
+        assert_eq!(got[0], Column { label: "RNA".into(), tracks: vec![0, 3] });
     }
 
     #[test]

@@ -41,6 +41,26 @@ pub struct LoopArgs {
 }
 
 impl LoopArgs {
+    /// Bounds on the loop options (see [`crate::limits`]): sizes that would exhaust memory
+    /// and rates that are not numbers are refused before anything is loaded.
+    pub fn check(&self, train: &TrainParams) -> crate::Result<()> {
+        use crate::limits::{at_most, count, MAX_BATCH};
+        count(self.batch_size(train) as u64, MAX_BATCH, "--batch-size")?;
+        if let Some(b) = self.batch_size {
+            count(b as u64, MAX_BATCH, "--batch-size")?;
+        }
+        at_most(self.valid_batches as u64, 1 << 20, "--valid-batches")?;
+        if let Some(lr) = self.lr {
+            if !(lr.is_finite() && lr > 0.0) {
+                return Err(crate::Error::Input(format!("--lr {lr} must be a positive number")));
+            }
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(crate::Error::Input(format!("--weight-decay {} must be a number >= 0", self.weight_decay)));
+        }
+        Ok(())
+    }
+
     pub fn batch_size(&self, train: &TrainParams) -> usize {
         self.batch_size.or(train.batch_size).unwrap_or(8).max(1)
     }

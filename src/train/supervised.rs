@@ -132,6 +132,25 @@ impl CoverageData {
         unmappable_fraction(&self.unmappable_mask(w))
     }
 
+    /// Refuses windows on contigs where no track has data: every target there is the
+    /// baseline, and the correlations reported over them would be NaN. `what` names the
+    /// windows (e.g. "test") in the error.
+    pub fn check_windows_have_data(&self, windows: &[Segment], what: &str) -> Result<()> {
+        let mut contigs: Vec<String> = windows.iter().map(|w| w.contig.clone()).collect();
+        contigs.sort();
+        contigs.dedup();
+        let empty = self.source.lock().map_err(|_| Error::Other("coverage reader lock poisoned".into()))?.contigs_without_data(&contigs)?;
+        if empty.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Input(format!(
+            "{}: no BigWig has data on the {what} contig(s) {} ({} {what} window(s) there); metrics over them would be NaN: check the contig names of the BigWigs against the FASTA",
+            self.targets.source,
+            empty.join(", "),
+            windows.iter().filter(|w| empty.contains(&w.contig)).count()
+        )))
+    }
+
     /// Contig names and lengths in FASTA order.
     pub fn contig_sizes(&self) -> &[(String, u64)] {
         &self.order
