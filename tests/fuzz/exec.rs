@@ -63,6 +63,29 @@ fn short_location(loc: &str) -> String {
     }
 }
 
+/// A panic inside the standard library (an overflow in `Iterator::product`, an index into a
+/// slice) is named by the first frame of a backtrace outside it: the caller at fault.
+pub fn blame(loc: &str, backtrace: &str) -> String {
+    if !loc.starts_with("/rustc/") {
+        return short_location(loc);
+    }
+    backtrace
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("at "))
+        // Past the standard library and this harness's panic hook.
+        .find(|at| !at.starts_with("/rustc/") && !at.contains("tests/fuzz/exec.rs"))
+        .map(|at| {
+            let at = at.trim().trim_start_matches("./");
+            // file:line:column -> file:line
+            let at = match at.rsplit_once(':') {
+                Some((head, col)) if col.chars().all(|c| c.is_ascii_digit()) => head,
+                _ => at,
+            };
+            short_location(at)
+        })
+        .unwrap_or_else(|| short_location(loc))
+}
+
 fn one_line(s: &str) -> String {
     s.replace('\n', " | ").chars().take(400).collect()
 }
@@ -89,7 +112,11 @@ pub fn worker_main() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        let loc = short_location(&loc);
+        let loc = if loc.starts_with("/rustc/") {
+            blame(&loc, &std::backtrace::Backtrace::force_capture().to_string())
+        } else {
+            short_location(&loc)
+        };
         // Also on stderr: a panic that cannot unwind (inside a C callback, or in a drop while
         // unwinding) aborts the worker, and then this line is what names the crash.
         eprintln!("{PANIC_LINE}{loc}\t{}", one_line(&msg));
@@ -226,10 +253,10 @@ impl Worker {
                 let (loc, msg) = p.split_once('\t').unwrap_or((&p, ""));
                 Crash { key: format!("{how} after a panic at {loc}"), detail: one_line(msg) }
             }
-            None if last.contains("memory allocation of") => {
-                Crash { key: format!("{how} (allocation failure)"), detail: one_line(&last) }
-            }
-            None => Crash { key: how, detail: one_line(&last) },
+            None => match tail.iter().find(|l| l.contains("memory allocation of")) {
+                Some(l) => Crash { key: format!("{how} (allocation failure)"), detail: one_line(l) },
+                None => Crash { key: how, detail: one_line(&last) },
+            },
         }
     }
 }
@@ -296,6 +323,8 @@ impl Runner {
             .args(argv)
             .current_dir(&dir)
             .env("RAYON_NUM_THREADS", "1")
+            // A panic in the standard library is then named by its caller (see `blame`).
+            .env("RUST_BACKTRACE", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -346,7 +375,7 @@ pub fn classify_exit(status: Option<std::process::ExitStatus>, stderr: &str) -> 
         let loc = rest.split(|c: char| c == '\n' || c == ' ').next().unwrap_or("").trim_end_matches(':');
         let loc = loc.rsplitn(2, ':').nth(1).unwrap_or(loc);
         let msg = rest.lines().nth(1).unwrap_or("");
-        return Outcome::Crash(Crash { key: format!("panic at {}", short_location(loc)), detail: one_line(msg) });
+        return Outcome::Crash(Crash { key: format!("panic at {}", blame(loc, rest)), detail: one_line(msg) });
     }
     let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
     if let Some(sig) = status.signal() {

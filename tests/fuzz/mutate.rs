@@ -52,7 +52,12 @@ pub fn mutate(rng: &mut Rng, flavour: Flavour, input: &[u8], other: &[u8], max_l
                 0..=6 => text_mutation(rng, &data, other),
                 _ => byte_mutation(rng, &data, other),
             },
-            Flavour::Binary => byte_mutation(rng, &data, other),
+            // Binary formats here carry text headers (NPY's dictionary, safetensors' and
+            // Keras' JSON): their numbers are worth changing as numbers.
+            Flavour::Binary => match rng.below(5) {
+                0 => number_mutation(rng, &data).unwrap_or_else(|| byte_mutation(rng, &data, other)),
+                _ => byte_mutation(rng, &data, other),
+            },
         };
         data.truncate(max_len);
     }
@@ -219,6 +224,25 @@ fn field_spans(line: &[u8]) -> Vec<(usize, usize)> {
     out
 }
 
+/// Replaces a number written in text with a boundary value, or nudges it.
+fn number_mutation(rng: &mut Rng, input: &[u8]) -> Option<Vec<u8>> {
+    let mut d = input.to_vec();
+    let nums = number_spans(&d);
+    if nums.is_empty() {
+        return None;
+    }
+    let (s, e) = nums[rng.below(nums.len())];
+    let text = String::from_utf8_lossy(&d[s..e]).to_string();
+    let replacement: Vec<u8> = match (rng.below(4), text.parse::<i128>()) {
+        (0, Ok(v)) => (v + rng.below(5) as i128 - 2).to_string().into_bytes(),
+        (1, Ok(v)) => (v.saturating_mul(1 << rng.below(40))).to_string().into_bytes(),
+        (2, Ok(v)) => (-v).to_string().into_bytes(),
+        _ => rng.pick(TEXT_TOKENS).to_vec(),
+    };
+    d.splice(s..e, replacement);
+    Some(d)
+}
+
 pub fn text_mutation(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
     let mut d = input.to_vec();
     let lines = line_spans(&d);
@@ -227,22 +251,7 @@ pub fn text_mutation(rng: &mut Rng, input: &[u8], other: &[u8]) -> Vec<u8> {
     }
     let pick_line = |rng: &mut Rng| lines[rng.below(lines.len())];
     match rng.below(11) {
-        // Replace a number with a boundary value, or nudge it.
-        0..=2 => {
-            let nums = number_spans(&d);
-            if nums.is_empty() {
-                return byte_mutation(rng, input, other);
-            }
-            let (s, e) = nums[rng.below(nums.len())];
-            let text = String::from_utf8_lossy(&d[s..e]).to_string();
-            let replacement: Vec<u8> = match (rng.below(4), text.parse::<i128>()) {
-                (0, Ok(v)) => (v + rng.below(5) as i128 - 2).to_string().into_bytes(),
-                (1, Ok(v)) => (v.saturating_mul(1 << rng.below(40))).to_string().into_bytes(),
-                (2, Ok(v)) => (-v).to_string().into_bytes(),
-                _ => rng.pick(TEXT_TOKENS).to_vec(),
-            };
-            d.splice(s..e, replacement);
-        }
+        0..=2 => return number_mutation(rng, &d).unwrap_or_else(|| byte_mutation(rng, input, other)),
         // Replace, delete or duplicate one field of a line.
         3..=5 => {
             let (ls, le) = pick_line(rng);
