@@ -16,9 +16,7 @@ pub mod dna;
 pub mod ensemble;
 pub mod error;
 pub mod embed;
-pub mod fasta;
-pub mod fasta_stream;
-pub mod gtf;
+pub mod formats;
 pub mod io;
 pub mod ism;
 pub mod keras_h5;
@@ -31,7 +29,6 @@ pub mod predict;
 pub mod probe;
 pub mod score;
 pub mod sim;
-pub mod targets;
 pub mod train;
 pub mod viz;
 
