@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
 use shorkie::ensemble::Ensemble;
-use shorkie::fasta::Fasta;
+use shorkie::formats::indexed_fasta::Fasta;
 use shorkie::model_args::{AugmentArgs, ModelArgs, TrackArgs};
-use shorkie::predict::input::{open_text_arg, read_bed_text};
+use shorkie::formats::{bed, text};
 use shorkie::predict::output::{write_bigwig_dir, write_bigwig_stream, BedGraph, Collected};
 use shorkie::predict::{predict, ColumnValues, Geometry, Input, Options};
 use shorkie::Error;
@@ -128,8 +128,9 @@ fn main() {
         let passes = shifts.len() * if cli.augment.rc { 2 } else { 1 };
         let input = match &cli.fasta_input {
             Some(arg) => {
-                let source = if arg == "-" { "<stdin>" } else { arg.as_str() };
-                Input::from_fasta_records(open_text_arg(arg)?, source, &geo)?
+                let input = text::open(arg)?;
+                let source = input.source().to_string();
+                Input::from_fasta_records(input, &source, &geo)?
             }
             None => {
                 let fasta_path = cli
@@ -137,8 +138,8 @@ fn main() {
                     .as_ref()
                     .ok_or_else(|| Error::Input("BED regions need --fasta (the indexed genome)".into()))?;
                 let fasta = Fasta::open(fasta_path)?;
-                let (text, source) = read_bed_text(cli.regions.as_deref().unwrap_or("-"))?;
-                Input::from_bed(&text, &source, fasta, &fasta_path.display().to_string(), geo.bin_bp)?
+                let (regions, source) = bed::read_records(cli.regions.as_deref().unwrap_or("-"))?;
+                Input::from_bed(&regions, &source, fasta, &fasta_path.display().to_string(), geo.bin_bp)?
             }
         };
         let dest = destination(&cli, columns.len())?;

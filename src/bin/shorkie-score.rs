@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use shorkie::fasta::{ContigResolver, Fasta};
+use shorkie::formats::{contig_alias::ContigResolver, indexed_fasta::Fasta};
 use shorkie::score::pipeline::{run, OutFormat, RunOptions};
 use shorkie::score::scorer::{OnRefMismatch, PlanOptions, Planner, Predictor, ScoreSpec};
 use shorkie::score::stats::Stat;
@@ -158,11 +158,15 @@ fn main() {
         let aggregate = cli.track_args.aggregate == Aggregate::Group;
         let fasta = Fasta::open(&cli.fasta)?;
         let aliases = match &cli.contig_alias {
-            Some(p) => ContigResolver::read_aliases(p)?,
+            Some(p) => ContigResolver::read_aliases(p, &fasta)?,
             None => Default::default(),
         };
         let genes = match &cli.gtf {
-            Some(p) if !lm => Some(std::sync::Arc::new(shorkie::gtf::GeneIndex::from_path(p)?)),
+            Some(p) if !lm => {
+                let genes = shorkie::formats::gtf::GeneIndex::from_path(p)?;
+                genes.check_contigs(p, &fasta)?;
+                Some(std::sync::Arc::new(genes))
+            }
             Some(_) => return Err(Error::Input("--gtf applies to track models, not the language model".into())),
             None => None,
         };
