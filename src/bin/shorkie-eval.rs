@@ -167,7 +167,7 @@ fn main() {
             None => None,
         };
         let ev = evaluate(&model, &data, &windows, genes.as_ref(), cli.batch_size.max(1), cli.rc)?;
-        std::fs::create_dir_all(&cli.output).map_err(|e| Error::io(&cli.output, e))?;
+        shorkie::io::prepare_output_dir(&cli.output)?;
         write_reports(&cli.output, &ev)?;
         if !cli.quiet {
             let mut err = std::io::stderr();

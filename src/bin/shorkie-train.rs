@@ -126,7 +126,7 @@ fn main() {
         let train_w: Vec<_> = folds::tile(&split.train, seq_len, cli.stride.unwrap_or(seq_len / 2).max(1)).into_iter().filter(keep).collect();
         let valid_w: Vec<_> = folds::tile(&split.valid, seq_len, seq_len).into_iter().filter(keep).collect();
         let test_w: Vec<_> = folds::tile(&split.test, seq_len, seq_len).into_iter().filter(keep).collect();
-        std::fs::create_dir_all(&cli.output).map_err(|e| Error::io(&cli.output, e))?;
+        shorkie::io::prepare_output_dir(&cli.output)?;
         let mut bed = String::new();
         for (label, ws) in [("train", &train_w), ("valid", &valid_w), ("test", &test_w)] {
             for w in ws.iter() {
