@@ -4,6 +4,8 @@
 //! through the block registry in [`blocks`]; [`keras_h5`] and [`convert`] bring the
 //! published Keras weights over; [`ensemble`] averages folds and augmentations.
 
+pub mod bgzf;
+pub mod bigwig_out;
 pub mod blocks;
 pub mod cli;
 pub mod builder;
@@ -30,6 +32,7 @@ pub mod predict;
 pub mod probe;
 pub mod score;
 pub mod sim;
+pub mod staged;
 pub mod threads;
 pub mod train;
 pub mod viz;

@@ -197,7 +197,7 @@ fn main() {
             None => None,
         };
         let ev = evaluate(&model, &data, &windows, genes.as_ref(), cli.batch_size, cli.rc)?;
-        std::fs::create_dir_all(&cli.output).map_err(|e| Error::io(&cli.output, e))?;
+        shorkie::io::prepare_output_dir(&cli.output)?;
         write_reports(&cli.output, &ev)?;
         let undefined: Vec<&str> = ev.tracks.iter().filter(|t| !t.pearson_r.is_finite()).map(|t| t.identifier.as_str()).collect();
         if !undefined.is_empty() {

@@ -75,7 +75,7 @@ enum Dest {
     BigWigDir(PathBuf),
     BigWigStdout,
     BedGraphStdout,
-    BedGraphFile(PathBuf, tempfile::NamedTempFile),
+    BedGraphFile(shorkie::io::Staged),
 }
 
 fn destination(cli: &Cli, columns: usize) -> shorkie::Result<Dest> {
@@ -101,15 +101,7 @@ fn destination(cli: &Cli, columns: usize) -> shorkie::Result<Dest> {
             Dest::BigWigDir(PathBuf::from(dir))
         }
         (OutType::Bedgraph, None | Some("-")) => Dest::BedGraphStdout,
-        (OutType::Bedgraph, Some(file)) => {
-            let path = PathBuf::from(file);
-            let dir = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(&path, e))?;
-            Dest::BedGraphFile(path, tmp)
-        }
+        (OutType::Bedgraph, Some(file)) => Dest::BedGraphFile(shorkie::io::Staged::new(Path::new(file))?),
     })
 }
 
@@ -180,23 +172,13 @@ fn main() {
                 bg.finish()?;
                 (s, "bedGraph on stdout".to_string())
             }
-            Dest::BedGraphFile(path, tmp) => {
-                let file = tmp.reopen().map_err(|e| Error::io(&path, e))?;
-                let what = path.display().to_string();
-                let mut bg = BedGraph::new(std::io::BufWriter::new(file), &columns, &what)?;
+            Dest::BedGraphFile(mut staged) => {
+                let what = staged.shown();
+                let mut bg = BedGraph::new(std::io::BufWriter::new(&mut staged), &columns, &what)?;
                 let s = run(&mut |seg, v| bg.segment(&input, seg, &v))?;
-                let out = bg.finish()?;
-                drop(out);
-                tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    tmp.as_file()
-                        .set_permissions(std::fs::Permissions::from_mode(0o644))
-                        .map_err(|e| Error::io(&path, e))?;
-                }
-                tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
-                (s, format!("bedGraph {}", path.display()))
+                bg.finish()?;
+                staged.commit()?;
+                (s, format!("bedGraph {what}"))
             }
         };
         if !cli.quiet {

@@ -338,7 +338,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let (contigs, genes) = load(opts, &grammar)?;
     let picked = variants::pick(&genes, &contigs, &grammar, opts)?;
 
-    std::fs::create_dir_all(&opts.out_dir).map_err(|e| Error::io(&opts.out_dir, e))?;
+    crate::io::prepare_output_dir(&opts.out_dir)?;
     let out = |name: &str| opts.out_dir.join(name);
     let mut files = Vec::new();
     for (strand, name) in [('+', PLUS_BW), ('-', MINUS_BW)] {
