@@ -20,6 +20,7 @@ use rust_htslib::bcf::{self, Read};
 
 use super::allele::SkipReason;
 use super::scorer::{Cluster, Outcome, Planner, Predictor, VariantIn};
+use super::side::{RecordMeta, SideOutputs};
 use super::vcf_out::{KEY, SKIP_KEY};
 use crate::error::{Error, Result};
 
@@ -39,6 +40,8 @@ pub struct RunOptions {
     pub header_lines: Vec<String>,
     pub progress: bool,
     pub batch_size: usize,
+    /// The full matrix beside the VCF (`--scores-out`).
+    pub side: SideOutputs,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -279,7 +282,32 @@ fn resume_count(partial: &Path) -> Result<u64> {
     Ok(bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty() && l[0] != b'#').count() as u64)
 }
 
-pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<Summary> {
+/// Cuts `partial` (plain VCF) back to its header and first `records` records, when side
+/// outputs hold fewer records than it.
+fn cut_records(partial: &Path, records: u64) -> Result<()> {
+    let bytes = std::fs::read(partial).map_err(|e| Error::io(partial, e))?;
+    let mut seen = 0u64;
+    let mut keep = 0usize;
+    for line in bytes.split_inclusive(|b| *b == b'\n') {
+        if !line.starts_with(b"#") {
+            if seen == records {
+                break;
+            }
+            seen += 1;
+        }
+        keep += line.len();
+    }
+    std::fs::write(partial, &bytes[..keep]).map_err(|e| Error::io(partial, e))
+}
+
+/// The side outputs' view of a record about to be written.
+fn record_meta<'a>(rec: &bcf::Record, chrom: &'a str, id: &'a mut String, reference: &'a mut String) -> RecordMeta<'a> {
+    *id = String::from_utf8_lossy(&rec.id()).into_owned();
+    *reference = rec.alleles().first().map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
+    RecordMeta { chrom, pos: (rec.pos() + 1).max(0) as u64, id, reference }
+}
+
+pub fn run(mut opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<Summary> {
     htslib_quiet();
     let source = shown(&opts.input).to_string();
     let mut reader = open_reader(&opts.input)?;
@@ -307,7 +335,21 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
             appended = true;
         }
     }
-    let mut sink = open_sink(&opts, &header, tmp_path.as_deref(), appended)?;
+    let mut side = std::mem::take(&mut opts.side);
+    let held = side.open(appended, skip_input)?;
+    if appended && held < skip_input {
+        if let Some(tmp) = &tmp_path {
+            cut_records(tmp, held)?;
+        }
+        skip_input = held;
+    }
+    let mut sink = match open_sink(&opts, &header, tmp_path.as_deref(), appended) {
+        Ok(s) => s,
+        Err(e) => {
+            side.abort();
+            return Err(e);
+        }
+    };
     summary.resumed = skip_input;
 
     let cap = (opts.batch_size * 4).max(16);
@@ -342,6 +384,7 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
     let write_ready = |pending: &mut VecDeque<(u64, bcf::Record, String)>,
                        done: &mut HashMap<u64, Outcome>,
                        sink: &mut Sink,
+                       side: &mut SideOutputs,
                        summary: &mut Summary|
      -> Result<()> {
         while let Some((idx, _, _)) = pending.front() {
@@ -357,6 +400,10 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
                 continue;
             }
             sink.write(&mut rec, &outcome, &source, idx + 1, &chrom)?;
+            if !side.is_empty() {
+                let (mut id, mut reference) = (String::new(), String::new());
+                side.record(&record_meta(&rec, &chrom, &mut id, &mut reference), &outcome.matrix)?;
+            }
         }
         Ok(())
     };
@@ -428,7 +475,7 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
                     handle(msg, &mut done, &mut pieces)?;
                 }
             }
-            write_ready(&mut pending, &mut done, &mut sink, &mut summary)?;
+            write_ready(&mut pending, &mut done, &mut sink, &mut side, &mut summary)?;
             if let Some(bar) = &progress {
                 bar.set_message(format!("{} alleles scored, {} skipped", summary.alleles_scored, summary.skipped.values().sum::<u64>()));
             }
@@ -443,6 +490,13 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
     }
     summary.reference_passes = pass_rx.try_iter().sum();
     let result = result.and_then(|()| sink.finish());
+    let result = match result {
+        Ok(()) => std::mem::take(&mut side).finish(),
+        Err(e) => {
+            std::mem::take(&mut side).abort();
+            Err(e)
+        }
+    };
     if let Err(e) = result {
         // Never leave a half-written output that looks finished; a killed run (which
         // cannot get here) keeps its .partial for --resume.
@@ -485,6 +539,7 @@ fn handle(msg: Option<Msg>, done: &mut HashMap<u64, Outcome>, pieces: &mut HashM
                     let mut merged = Outcome { idx, parts: 1, ..Default::default() };
                     for p in got {
                         merged.entries.extend(p.entries);
+                        merged.matrix.extend(p.matrix);
                         for s in p.skips {
                             if !merged.skips.contains(&s) {
                                 merged.skips.push(s);
