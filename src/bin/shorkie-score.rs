@@ -10,7 +10,9 @@ use shorkie::score::resume::{command_line, input_identity};
 use shorkie::score::scorer::{OnRefMismatch, PlanOptions, Planner, Predictor, ScoreSpec};
 use shorkie::score::stats::Stat;
 use shorkie::model_args::{parse_list, Aggregate, AugmentArgs, ModelArgs, TrackArgs};
-use shorkie::score::tracks::Column;
+use shorkie::score::side::{MatrixSpec, SideOutputs};
+use shorkie::score::summary::Summary;
+use shorkie::score::tracks::{info_columns, Column};
 use shorkie::score::vcf_out::{header_lines, Provenance};
 use shorkie::Error;
 
@@ -70,9 +72,24 @@ struct Cli {
     stats: String,
     #[command(flatten)]
     track_args: TrackArgs,
-    /// Stranded tracks (pairs in the targets sheet): scored one by one, or per pair.
+    /// Stranded tracks (pairs in the targets sheet): scored one by one, or per pair in the --info-tracks columns.
     #[arg(long, value_enum, default_value = "each")]
     strand_pairs: StrandPairs,
+    /// Per-track INFO values for these scored tracks, beside the default summary: `all`,
+    /// indices/ranges like `0-9`, or a regex on identifier and description. Keep it small.
+    #[arg(long)]
+    info_tracks: Option<String>,
+    /// Also write every scored (ALT, gene) row x scored track x statistic: FILE.h5
+    /// (baskerville's scores.h5 layout) or FILE.tsv / FILE.tsv.gz (long format). Repeatable.
+    #[arg(long)]
+    scores_out: Vec<PathBuf>,
+    /// Write the run's counts (records, ALTs scored, skipped by reason, batches, seconds)
+    /// as MultiQC custom content; name it *_mqc.json for MultiQC to find it.
+    #[arg(long)]
+    stats_json: Option<PathBuf>,
+    /// The sample name in --stats-json (default: the input's file name without .vcf/.bcf/.gz).
+    #[arg(long)]
+    stats_name: Option<String>,
     #[command(flatten)]
     augment: AugmentArgs,
     /// Records within this many bp of a window's first record share its reference pass.
@@ -148,6 +165,7 @@ fn output_format(explicit: Option<&str>, output: Option<&std::path::Path>) -> sh
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-score", || {
+        let started = std::time::Instant::now();
         let cli = Cli::parse();
         shorkie::cli::set_threads(cli.threads);
         let command = command_line(&std::env::args().collect::<Vec<_>>());
@@ -188,18 +206,62 @@ fn main() {
         }
         shorkie::limits::fraction(cli.max_n_frac, "--max-n-frac")?;
         shorkie::limits::batch_input(cli.batch_size, seq_len, loaded.layout.channels)?;
-        let mut columns: Vec<Column> = loaded.columns(&cli.track_args)?;
+        let aggregate = cli.track_args.aggregate == Aggregate::Group;
+        // The scored tracks: what --tracks/--track-regex/--track-group choose, one by one.
+        let scored = loaded.columns(&TrackArgs { aggregate: Aggregate::None, ..cli.track_args.clone() })?;
+        let mut tracks: Vec<usize> = scored.iter().flat_map(|c| c.tracks.iter().copied()).collect();
         let strand_sum = cli.strand_pairs == StrandPairs::Sum && !lm;
         if strand_sum {
-            let targets = loaded
+            // A pair's value combines both members, so both are scored.
+            let pairs = loaded
                 .targets
                 .as_ref()
-                .ok_or_else(|| Error::Input("--strand-pairs sum needs --targets (the sheet's strand_pair column)".into()))?;
-            columns = shorkie::score::tracks::collapse_strand_pairs(columns, targets);
+                .ok_or_else(|| Error::Input("--strand-pairs sum needs --targets (the sheet's strand_pair column)".into()))?
+                .strand_pairs();
+            let partners: Vec<usize> = tracks.iter().filter_map(|&t| pairs.get(t).copied()).collect();
+            tracks.extend(partners);
+        }
+        tracks.sort_unstable();
+        tracks.dedup();
+        let sheet = loaded.sheet()?;
+        let summary = Summary::new(&sheet, &tracks);
+        let mut columns: Vec<Column> = match (&cli.info_tracks, aggregate) {
+            (Some(spec), _) => info_columns(&sheet, &tracks, spec, aggregate)?,
+            (None, true) => {
+                return Err(Error::Input(
+                    "--aggregate group averages the --info-tracks columns per group; give --info-tracks (the default summary already holds each group's mean)".into(),
+                ))
+            }
+            (None, false) => Vec::new(),
+        };
+        if strand_sum {
+            if let Some(targets) = loaded.targets.as_ref() {
+                columns = shorkie::score::tracks::collapse_strand_pairs(columns, targets);
+            }
+        }
+        if lm && !cli.scores_out.is_empty() {
+            return Err(Error::Input("--scores-out holds track scores; a language model's LLR is in the VCF".into()));
+        }
+        let side = SideOutputs::new(
+            cli.scores_out.clone(),
+            MatrixSpec {
+                stats: stats.iter().map(|s| s.name().to_string()).collect(),
+                target_ids: tracks.iter().map(|&t| sheet.rows[t].identifier.clone()).collect(),
+                target_labels: tracks
+                    .iter()
+                    .map(|&t| {
+                        let r = &sheet.rows[t];
+                        if r.description.is_empty() { r.identifier.clone() } else { r.description.clone() }
+                    })
+                    .collect(),
+                gene_mode: cli.gtf.is_some(),
+            },
+        )?;
+        if cli.resume && !side.is_empty() && cli.output.is_none() {
+            return Err(Error::Input("--resume needs -o FILE".into()));
         }
         let strand_pair = loaded.strand_pair();
         let layout = loaded.layout;
-        let aggregate = cli.track_args.aggregate == Aggregate::Group;
         let fasta = Fasta::open(&cli.fasta)?;
         let aliases = match &cli.contig_alias {
             Some(p) => ContigResolver::read_aliases(p, &fasta)?,
@@ -237,13 +299,18 @@ fn main() {
         let track_desc = if lm {
             "4-way base softmax".to_string()
         } else {
-            let n: usize = columns.iter().map(|c| c.tracks.len()).sum();
-            format!(
-                "{} column(s) over {n} track(s){}{}",
-                columns.len(),
-                if strand_sum { " standing for strand pairs (summed; in gene mode the gene's strand)" } else { "" },
-                if aggregate { ", scores averaged per group" } else { "" }
-            )
+            let groups = if summary.groups.is_empty() { "no groups".to_string() } else { format!("{} group(s)", summary.groups.len()) };
+            let info = if columns.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; {} --info-tracks column(s){}{}",
+                    columns.len(),
+                    if strand_sum { " standing for strand pairs (summed; in gene mode the gene's strand)" } else { "" },
+                    if aggregate { ", averaged per group" } else { "" }
+                )
+            };
+            format!("{} scored track(s), {groups}{info}", tracks.len())
         };
         let ensemble = format!(
             "{} fold model(s), shifts {}, reverse complement {}",
@@ -255,7 +322,19 @@ fn main() {
         let predictor = Predictor::new(
             models,
             layout,
-            ScoreSpec { stats: stats.clone(), columns, shifts, rc: cli.augment.rc, strand_pair, lm, targets, strand_sum },
+            ScoreSpec {
+                stats: stats.clone(),
+                tracks,
+                summary,
+                columns,
+                keep_matrix: !side.is_empty(),
+                shifts,
+                rc: cli.augment.rc,
+                strand_pair,
+                lm,
+                targets,
+                strand_sum,
+            },
             device,
             cli.batch_size,
         )?;
@@ -284,10 +363,15 @@ fn main() {
                 header_lines: lines,
                 progress: !cli.quiet && shorkie::cli::stderr_is_tty(),
                 batch_size: cli.batch_size,
+                side,
             },
             planner,
             predictor,
         )?;
+        if let Some(path) = &cli.stats_json {
+            let name = cli.stats_name.clone().unwrap_or_else(|| shorkie::score::report::sample_name(&cli.input));
+            shorkie::score::report::write_stats_json(path, &name, &summary, started.elapsed().as_secs_f64())?;
+        }
         if !cli.quiet {
             let mut reasons: Vec<_> = summary.skipped.iter().collect();
             reasons.sort();

@@ -22,6 +22,7 @@ use super::resume::Output;
 use super::scorer::{Cluster, Outcome, Planner, Predictor, VariantIn};
 use super::sink::{self, Bytes, Sink};
 use super::source::{Region, Source};
+use super::side::{RecordMeta, SideOutputs};
 use super::vcf_out::{KEY, SKIP_KEY};
 use crate::error::{Error, Result};
 use crate::staged::Target;
@@ -51,6 +52,8 @@ pub struct RunOptions {
     pub header_lines: Vec<String>,
     pub progress: bool,
     pub batch_size: usize,
+    /// The full matrix beside the VCF (`--scores-out`).
+    pub side: SideOutputs,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -198,7 +201,14 @@ fn joined(name: &str, r: std::thread::Result<()>) -> Result<()> {
     })
 }
 
-pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<Summary> {
+/// The side outputs' view of a record about to be written.
+fn record_meta<'a>(rec: &bcf::Record, chrom: &'a str, id: &'a mut String, reference: &'a mut String) -> RecordMeta<'a> {
+    *id = String::from_utf8_lossy(&rec.id()).into_owned();
+    *reference = rec.alleles().first().map(|a| String::from_utf8_lossy(a).into_owned()).unwrap_or_default();
+    RecordMeta { chrom, pos: (rec.pos() + 1).max(0) as u64, id, reference }
+}
+
+pub fn run(mut opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<Summary> {
     htslib_quiet();
     let source = shown(&opts.input).to_string();
     let reader = if opts.regions.is_empty() {
@@ -237,12 +247,23 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
     }
     let header_bytes = sink::header_bytes(opts.format, &header)?;
     let mut out = Output::open(target, opts.format, &header_bytes, opts.resume)?;
-    match run_into(&opts, &source, reader, &header, &header_bytes, &mut out, planner, predictor) {
+    // The full matrix (--scores-out) continues with the VCF: both must hold the same records.
+    let mut side = std::mem::take(&mut opts.side);
+    let held = side.open(!out.fresh, out.records)?;
+    if held < out.records {
+        side.abort();
+        return Err(Error::Input(format!(
+            "--resume: the --scores-out files hold {held} records but the partial output {}; rerun without --resume",
+            out.records
+        )));
+    }
+    match run_into(&opts, &source, reader, &header, &header_bytes, &mut out, &mut side, planner, predictor) {
         Ok(summary) => Ok(summary),
         Err(e) => {
             // Never leave a half-written output that looks finished; a killed run (which
             // cannot get here) keeps its .partial for --resume.
             out.discard();
+            std::mem::take(&mut side).abort();
             Err(e)
         }
     }
@@ -256,6 +277,7 @@ fn run_into(
     header: &bcf::Header,
     header_bytes: &[u8],
     out: &mut Output,
+    side: &mut SideOutputs,
     planner: Planner,
     predictor: Predictor,
 ) -> Result<Summary> {
@@ -301,7 +323,8 @@ fn run_into(
                        done: &mut HashMap<u64, Outcome>,
                        sink: &mut Sink,
                        summary: &mut Summary,
-                       sorted: &mut Option<SortCheck>|
+                       sorted: &mut Option<SortCheck>,
+                       side: &mut SideOutputs|
      -> Result<()> {
         while let Some((idx, _, _)) = pending.front() {
             let Some(outcome) = done.remove(idx) else { break };
@@ -319,6 +342,10 @@ fn run_into(
                 check.check(source, summary.resumed + idx + 1, &chrom, rec.pos())?;
             }
             sink.write(&mut rec, &outcome, source, summary.resumed + idx + 1, &chrom)?;
+            if !side.is_empty() {
+                let (mut id, mut reference) = (String::new(), String::new());
+                side.record(&record_meta(&rec, &chrom, &mut id, &mut reference), &outcome.matrix)?;
+            }
         }
         Ok(())
     };
@@ -390,7 +417,7 @@ fn run_into(
                     handle(msg, &mut done, &mut pieces)?;
                 }
             }
-            write_ready(&mut pending, &mut done, &mut sink, &mut summary, &mut sorted)?;
+            write_ready(&mut pending, &mut done, &mut sink, &mut summary, &mut sorted, side)?;
             if let Some(bar) = &progress {
                 bar.set_message(format!("{} alleles scored, {} skipped", summary.alleles_scored, summary.skipped.values().sum::<u64>()));
             }
@@ -406,6 +433,7 @@ fn run_into(
     // A thread that died says why; "the threads stopped early" alone would not.
     threads.and(result)?;
     let file = sink.finish()?;
+    std::mem::take(side).finish()?;
     let Target::Regular(dest) = &out.target else {
         return Ok(summary);
     };
@@ -467,6 +495,7 @@ fn handle(msg: Option<Msg>, done: &mut HashMap<u64, Outcome>, pieces: &mut HashM
                     let mut merged = Outcome { idx, parts: 1, ..Default::default() };
                     for p in got {
                         merged.entries.extend(p.entries);
+                        merged.matrix.extend(p.matrix);
                         for s in p.skips {
                             if !merged.skips.contains(&s) {
                                 merged.skips.push(s);

@@ -46,6 +46,42 @@ fn parse_indices(spec: &str, n: usize) -> Result<Vec<usize>> {
     Ok(out)
 }
 
+/// The per-track INFO columns `--info-tracks SPEC` asks for among the `scored` tracks:
+/// SPEC is `all`, indices and ranges (`0-9,12`), or else a regex matched against each
+/// track's identifier and description. With `aggregate_group`, one column per group.
+pub fn info_columns(targets: &Targets, scored: &[usize], spec: &str, aggregate_group: bool) -> Result<Vec<Column>> {
+    let is_indices = spec == "all" || (!spec.is_empty() && spec.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '-' || c == ' '));
+    let chosen: Vec<usize> = if is_indices {
+        let wanted = parse_indices(spec, targets.rows.len()).map_err(|e| Error::Input(e.to_string().replace("--tracks", "--info-tracks")))?;
+        scored.iter().copied().filter(|t| wanted.contains(t)).collect()
+    } else {
+        let re = Regex::new(spec).map_err(|e| Error::Input(format!("--info-tracks: not indices, and not a regex ({e})")))?;
+        scored.iter().copied().filter(|&t| re.is_match(&targets.rows[t].identifier) || re.is_match(&targets.rows[t].description)).collect()
+    };
+    if chosen.is_empty() {
+        return Err(Error::Input(format!("--info-tracks \"{spec}\" matches none of the scored tracks")));
+    }
+    if !aggregate_group {
+        return Ok(chosen.into_iter().map(|t| Column { label: targets.rows[t].identifier.clone(), tracks: vec![t] }).collect());
+    }
+    group_columns(targets, chosen)
+}
+
+fn group_columns(targets: &Targets, chosen: Vec<usize>) -> Result<Vec<Column>> {
+    let mut columns: Vec<Column> = Vec::new();
+    for t in chosen {
+        let group = targets.rows[t]
+            .group
+            .clone()
+            .ok_or_else(|| Error::Input("--aggregate group: the targets sheet has no \"group\" column".into()))?;
+        match columns.iter_mut().find(|c| c.label == group) {
+            Some(c) => c.tracks.push(t),
+            None => columns.push(Column { label: group, tracks: vec![t] }),
+        }
+    }
+    Ok(columns)
+}
+
 /// Resolves the query against the sheet: the tracks to predict and the output columns.
 pub fn select(targets: &Targets, query: &TrackQuery) -> Result<Vec<Column>> {
     let n = targets.rows.len();
@@ -69,18 +105,7 @@ pub fn select(targets: &Targets, query: &TrackQuery) -> Result<Vec<Column>> {
             .map(|t| Column { label: targets.rows[t].identifier.clone(), tracks: vec![t] })
             .collect());
     }
-    let mut columns: Vec<Column> = Vec::new();
-    for t in chosen {
-        let group = targets.rows[t]
-            .group
-            .clone()
-            .ok_or_else(|| Error::Input("--aggregate group: the targets sheet has no \"group\" column".into()))?;
-        match columns.iter_mut().find(|c| c.label == group) {
-            Some(c) => c.tracks.push(t),
-            None => columns.push(Column { label: group, tracks: vec![t] }),
-        }
-    }
-    Ok(columns)
+    group_columns(targets, chosen)
 }
 
 /// One column per strand pair, as baskerville scores stranded sheets (`targets_prep_strand`):
@@ -156,5 +181,17 @@ mod tests {
         assert_eq!(select(&t, &q(None, None, Some("ChIP"), false)).unwrap()[0].tracks, vec![1]);
         assert!(select(&t, &q(Some("5"), None, None, false)).is_err());
         assert!(select(&t, &q(None, Some("zzz"), None, false)).is_err());
+    }
+
+    #[test]
+    fn info_tracks_by_index_or_regex_among_the_scored() {
+        let t = sheet();
+        let labels = |c: Vec<Column>| c.into_iter().map(|c| c.label).collect::<Vec<_>>();
+        assert_eq!(labels(info_columns(&t, &[0, 1, 2], "0,2", false).unwrap()), vec!["A_RNA", "C_RNA"]);
+        assert_eq!(labels(info_columns(&t, &[0, 1], "0-2", false).unwrap()), vec!["A_RNA", "B_chip"]);
+        assert_eq!(labels(info_columns(&t, &[0, 1, 2], "RNA", false).unwrap()), vec!["A_RNA", "C_RNA"]);
+        assert_eq!(labels(info_columns(&t, &[0, 1, 2], "all", true).unwrap()), vec!["RNA", "ChIP"]);
+        assert!(info_columns(&t, &[1], "0", false).unwrap_err().to_string().contains("none of the scored"));
+        assert!(info_columns(&t, &[0], "7", false).unwrap_err().to_string().contains("--info-tracks"));
     }
 }

@@ -261,6 +261,9 @@ fn score_module_with_track_model_default_model_and_genes() {
     let out = records(&t.path().join("tracks.vcf.gz"));
     assert_eq!(out.len(), input.len(), "every record comes back");
     assert!(info_has(&out, "SHORKIE") >= 5, "{out:?}");
+    // The MultiQC custom content, named for MultiQC to find it, counts this run.
+    let mqc: serde_json::Value = serde_json::from_str(&text(&t.path().join("tracks.shorkie_score_mqc.json"))).unwrap();
+    assert_eq!(mqc["data"]["tracks"]["records"], input.len());
     t.stub(&m);
 
     // Embedded default model: no model, params or targets given.
