@@ -266,7 +266,8 @@ fn run_score_with(st: &Setup, sheet: &str, vcf: &str, extra: &[&str]) -> std::pr
     score_cmd(&argv, None)
 }
 
-/// SHORKIE entries of the first record.
+/// SHORKIE entries of the first record (`ALLELE|CONSEQUENCE|GENE|summary…|--info-tracks
+/// columns`, the columns last, statistic by statistic).
 fn entries(out: &std::process::Output) -> Vec<Vec<String>> {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout).to_string();
@@ -289,10 +290,10 @@ fn borzoi_shaped_scores_sum_strand_pairs_as_baskerville() {
     let pos1: usize = 10_000;
     let vcf = format!("##fileformat=VCFv4.2\n##contig=<ID=1,length=40000>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n1\t{pos1}\tv1\t{}\t{}\t.\t.\t.\n",
         st.seq[pos1 - 1] as char, with_alt(&st.seq, pos1 - 1).1 as char);
-    let out = run_score(&st, &vcf, &["--strand-pairs", "sum"]);
+    let out = run_score(&st, &vcf, &["--strand-pairs", "sum", "--info-tracks", "all"]);
     let got = entries(&out);
     let header = String::from_utf8_lossy(&out.stdout);
-    assert!(header.contains("logSED:A+|logSED:B|logSED:C-|logSED:D|SUM:A+"), "columns per strand pair");
+    assert!(header.contains("4 --info-tracks column(s) standing for strand pairs"), "columns per strand pair");
     // Centred as borzoi_sed: the variant at index L/2 - 1 of the window.
     let start = pos1 - L / 2;
     let window = &st.seq[start..start + L];
@@ -303,7 +304,7 @@ fn borzoi_shaped_scores_sum_strand_pairs_as_baskerville() {
     let all: Vec<usize> = (0..r.len()).collect();
     let st_of = |t: usize| stats(&r, &a, t, &all);
     let units: [&[usize]; 4] = [&[0, 1], &[2], &[3, 4], &[5]];
-    let fields = &got[0];
+    let fields = &got[0][got[0].len() - 3 * 4..];
     for (si, stat) in ["logSED", "SUM", "D2"].iter().enumerate() {
         for (ui, unit) in units.iter().enumerate() {
             let want = if si == 2 {
@@ -311,14 +312,14 @@ fn borzoi_shaped_scores_sum_strand_pairs_as_baskerville() {
             } else {
                 unit.iter().map(|&t| st_of(t)[si]).sum::<f64>()
             };
-            let got: f64 = fields[2 + si * 4 + ui].parse().unwrap();
+            let got: f64 = fields[si * 4 + ui].parse().unwrap();
             assert!(close(got, want), "{stat} unit {unit:?}: got {got}, want {want}");
         }
     }
     // Without summing, every track is its own column.
-    let each = entries(&run_score(&st, &vcf, &[]));
-    assert_eq!(each[0].len(), 2 + 3 * 6);
-    let got: f64 = each[0][2 + 1].parse().unwrap();
+    let each = entries(&run_score(&st, &vcf, &["--info-tracks", "all"]));
+    let cols = &each[0][each[0].len() - 3 * 6..];
+    let got: f64 = cols[1].parse().unwrap();
     assert!(close(got, st_of(1)[0]), "logSED A-: {got} vs {}", st_of(1)[0]);
 }
 
@@ -328,14 +329,15 @@ fn borzoi_shaped_gene_scores_take_the_gene_strand_of_each_pair() {
     let pos1: i64 = 20_101;
     let vcf = format!("##fileformat=VCFv4.2\n##contig=<ID=1,length=40000>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n1\t{pos1}\tv1\t{}\t{}\t.\t.\t.\n",
         st.seq[pos1 as usize - 1] as char, with_alt(&st.seq, pos1 as usize - 1).1 as char);
-    let out = run_score(&st, &vcf, &["--strand-pairs", "sum", "-g", &s(&st.dir.join("genes.gtf"))]);
+    let out = run_score(&st, &vcf, &["--strand-pairs", "sum", "--info-tracks", "all", "-g", &s(&st.dir.join("genes.gtf"))]);
     let got = entries(&out);
     assert_eq!(got.len(), 2, "{got:?}");
     // (gene id as written, strand, exons 0-based half-open)
     let genes: [(&str, char, &[(i64, i64)]); 2] =
         [("ENSG00000000003.15", '-', &[(20000, 20150), (20400, 20600)]), ("ENSG00000000005.6", '+', &[(20700, 20900)])];
     for (id, strand, exons) in genes {
-        let fields = got.iter().find(|e| e[1] == id).unwrap_or_else(|| panic!("{id} not scored: {got:?}"));
+        let entry = got.iter().find(|e| e[2] == id).unwrap_or_else(|| panic!("{id} not scored: {got:?}"));
+        let fields = &entry[entry.len() - 3 * 4..];
         let (gs, ge) = (exons[0].0, exons[exons.len() - 1].1);
         // The gene and the variant fit the gene-centred window's output region.
         let start = (gs + ge) / 2 - (L / 2) as i64;
@@ -354,7 +356,7 @@ fn borzoi_shaped_gene_scores_take_the_gene_strand_of_each_pair() {
         for si in 0..3 {
             for (ui, &t) in members.iter().enumerate() {
                 let want = stats(&r, &a, t, &bins)[si];
-                let got: f64 = fields[2 + si * 4 + ui].parse().unwrap();
+                let got: f64 = fields[si * 4 + ui].parse().unwrap();
                 assert!(close(got, want), "{id} stat {si} track {t}: got {got}, want {want}");
             }
         }

@@ -251,11 +251,11 @@ pub fn run(mut opts: RunOptions, planner: Planner, predictor: Predictor) -> Resu
     let mut side = std::mem::take(&mut opts.side);
     let held = side.open(!out.fresh, out.records)?;
     if held < out.records {
-        side.abort();
-        return Err(Error::Input(format!(
-            "--resume: the --scores-out files hold {held} records but the partial output {}; rerun without --resume",
-            out.records
-        )));
+        // The killed run's VCF got further than its matrix: both continue from the matrix.
+        if let Err(e) = out.keep_records(held, opts.format, &header_bytes) {
+            side.abort();
+            return Err(e);
+        }
     }
     match run_into(&opts, &source, reader, &header, &header_bytes, &mut out, &mut side, planner, predictor) {
         Ok(summary) => Ok(summary),

@@ -81,7 +81,7 @@ impl Output {
                 let len = file.metadata().map_err(|e| Error::io(&partial, e))?.len();
                 let mut out = Output { target: Target::Regular(dest), file: file.try_clone().map_err(|e| Error::io(&partial, e))?, partial: Some(partial.clone()), records: 0, pending: Vec::new(), fresh: true };
                 if resume && len > 0 {
-                    let kept = recover(&mut file, format, header, &shown)?;
+                    let kept = recover(&mut file, format, header, &shown, u64::MAX)?;
                     file.set_len(kept.file_len).map_err(|e| Error::io(&partial, e))?;
                     out.records = kept.records;
                     out.pending = kept.pending;
@@ -94,6 +94,22 @@ impl Output {
                 Ok(out)
             }
         }
+    }
+
+    /// Cuts a resumed partial back to its first `records` records, when the side outputs
+    /// (`--scores-out`) of the killed run hold fewer than it.
+    pub fn keep_records(&mut self, records: u64, format: OutFormat, header: &[u8]) -> Result<()> {
+        let Some(partial) = self.partial.clone() else { return Ok(()) };
+        if self.fresh || records >= self.records {
+            return Ok(());
+        }
+        let shown = partial.display().to_string();
+        let kept = recover(&mut self.file, format, header, &shown, records)?;
+        self.file.set_len(kept.file_len).map_err(|e| Error::io(&partial, e))?;
+        self.file.seek(SeekFrom::End(0)).map_err(|e| Error::io(&partial, e))?;
+        self.records = kept.records;
+        self.pending = kept.pending;
+        Ok(())
     }
 
     /// Removes the partial of a failed run.
@@ -158,9 +174,18 @@ struct Framer<'a> {
     /// BCF: the record-length bytes collected so far, and bytes left to skip.
     lens: Vec<u8>,
     skip: u64,
+    /// Records to keep at most: later ones are parsed but not kept.
+    limit: u64,
 }
 
 impl Framer<'_> {
+    fn complete_record(&mut self, at: u64) {
+        if self.records < self.limit {
+            self.records += 1;
+            self.end = at;
+        }
+    }
+
     fn feed(&mut self, mut data: &[u8], shown: &str) -> Result<()> {
         let hlen = self.header.len() as u64;
         if self.pos < hlen {
@@ -177,8 +202,7 @@ impl Framer<'_> {
             let at = self.pos + i as u64 + 1;
             if !self.bcf {
                 if *b == b'\n' {
-                    self.records += 1;
-                    self.end = at;
+                    self.complete_record(at);
                 }
                 continue;
             }
@@ -198,8 +222,7 @@ impl Framer<'_> {
                 }
             }
             if self.skip == 0 && self.lens.is_empty() {
-                self.records += 1;
-                self.end = at;
+                self.complete_record(at);
             }
         }
         self.pos += data.len() as u64;
@@ -222,10 +245,11 @@ fn mismatch(shown: &str, header: &[u8], at: usize) -> Error {
     ))
 }
 
-fn recover(file: &mut File, format: OutFormat, header: &[u8], shown: &str) -> Result<Kept> {
+/// The complete records (at most `limit`) of a partial and where writing continues.
+fn recover(file: &mut File, format: OutFormat, header: &[u8], shown: &str, limit: u64) -> Result<Kept> {
     let ioerr = |e: std::io::Error| Error::io(shown, e);
     file.seek(SeekFrom::Start(0)).map_err(ioerr)?;
-    let mut framer = Framer { header, bcf: format.is_bcf(), pos: 0, end: 0, records: 0, lens: Vec::new(), skip: 0 };
+    let mut framer = Framer { header, bcf: format.is_bcf(), pos: 0, end: 0, records: 0, lens: Vec::new(), skip: 0, limit };
     let no_header = || {
         Error::Input(format!(
             "{shown}: has no complete header (the earlier run stopped before its first record, or this is not our output); remove it, or run without --resume to start over"
@@ -290,7 +314,7 @@ mod tests {
     fn recovered(format: OutFormat, bytes: &[u8], header: &[u8]) -> Result<Kept> {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(bytes).unwrap();
-        recover(&mut f, format, header, "x.partial")
+        recover(&mut f, format, header, "x.partial", u64::MAX)
     }
 
     #[test]
@@ -298,6 +322,10 @@ mod tests {
         let h = b"##fileformat=VCFv4.2\n#CHROM\n";
         let k = recovered(OutFormat::Vcf, b"##fileformat=VCFv4.2\n#CHROM\nr1\nr2\nr", h).unwrap();
         assert_eq!((k.records, k.file_len), (2, h.len() as u64 + 6));
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(b"##fileformat=VCFv4.2\n#CHROM\nr1\nr2\nr").unwrap();
+        let k = recover(&mut f, OutFormat::Vcf, h, "x.partial", 1).unwrap();
+        assert_eq!((k.records, k.file_len), (1, h.len() as u64 + 3), "cut back to one record");
         assert!(recovered(OutFormat::Vcf, b"##fileformat=VCFv4.2\n#CHR", h).unwrap_err().to_string().contains("no complete header"));
         let e = recovered(OutFormat::Vcf, b"##fileformat=VCFv4.3\n#CHROM\nr1\n", h).unwrap_err().to_string();
         assert!(e.contains("another input or with other options") && e.contains("##fileformat=VCFv4.2"), "{e}");
@@ -315,8 +343,15 @@ mod tests {
         w.end_block().unwrap();
         w.write_all(&body).unwrap();
         let full = w.finish().unwrap();
-        for cut in [full.len() - 28, full.len() - 100, full.len() / 2, 40] {
-            let k = recovered(OutFormat::VcfGz(6), &full[..cut], &h).unwrap();
+        for (cut, limit) in [(full.len() - 28, u64::MAX), (full.len() - 100, u64::MAX), (full.len() / 2, u64::MAX), (40, u64::MAX), (full.len(), 12_345), (full.len() / 2, 7)] {
+            let mut f = tempfile::tempfile().unwrap();
+            f.write_all(&full[..cut]).unwrap();
+            let k = recover(&mut f, OutFormat::VcfGz(6), &h, "x.partial", limit).unwrap();
+            assert!(k.records <= limit);
+            if limit != u64::MAX {
+                // Cut back to a record count the side outputs hold.
+                assert_eq!(k.records, limit);
+            }
             // Continuing from what was kept gives the same bytes.
             let mut kept = full[..k.file_len as usize].to_vec();
             let done = h.len() as u64 + body.split(|b| *b == b'\n').take(k.records as usize).map(|l| l.len() as u64 + 1).sum::<u64>();
