@@ -207,7 +207,7 @@ fn gtf_that_matches_no_contig_or_is_empty() {
 
     let empty = dir.path().join("empty.gtf");
     std::fs::write(&empty, "#!genome-build R64\n").unwrap();
-    assert_one_line_error(&score(&data("chrI.fa.gz"), &["--gtf", &s(&empty)], VCF), &["empty.gtf: no exon records"]);
+    assert_one_line_error(&score(&data("chrI.fa.gz"), &["--gtf", &s(&empty)], VCF), &["empty.gtf: no genes (no exon records"]);
 }
 
 /// Targets sheet rows with a missing field or an unknown strand were taken as unstranded

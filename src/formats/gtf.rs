@@ -161,7 +161,7 @@ impl GeneIndex {
         }
         if order.is_empty() {
             return Err(Error::Input(format!(
-                "{}: no exon records (gene lookups need lines of feature type \"exon\" with a gene_id)",
+                "{}: no genes (no exon records with a gene_id, which gene lookups need)",
                 path.display()
             )));
         }
@@ -255,7 +255,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let empty = write(dir.path(), "e.gtf", "#only a comment\n");
         let e = GeneIndex::from_path(&empty).unwrap_err().to_string();
-        assert!(e.contains("e.gtf: no exon records"), "{e}");
+        assert!(e.contains("e.gtf: no genes (no exon records"), "{e}");
         let fa = write(dir.path(), "g.fa", ">chrI\nACGT\n");
         write(dir.path(), "g.fa.fai", "chrI\t4\t6\t4\t5\n");
         let fasta = Fasta::open(&fa).unwrap();
