@@ -131,9 +131,16 @@ impl Source {
         if !Path::new(input).is_file() {
             return Err(Error::io(input, std::io::Error::from(std::io::ErrorKind::NotFound)));
         }
-        let reader = bcf::IndexedReader::from_path(input).map_err(|_| {
-            Error::Input(format!("{input}: -r/-R need a bgzipped VCF or BCF with an index (bcftools index {input})"))
-        })?;
+        let need_index = || Error::Input(format!("{input}: -r/-R need a bgzipped VCF or BCF with an index (bcftools index {input})"));
+        // rust-htslib's indexed reader crashes on a file it cannot open with an index, so
+        // the index and the BGZF magic are checked first.
+        let has_index = ["csi", "tbi"].iter().any(|ext| Path::new(&format!("{input}.{ext}")).is_file());
+        let mut magic = [0u8; 4];
+        let bgzf = std::fs::File::open(input).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == [0x1f, 0x8b, 8, 4];
+        if !has_index || !bgzf {
+            return Err(need_index());
+        }
+        let reader = bcf::IndexedReader::from_path(input).map_err(|_| need_index())?;
         let regions = resolve(regions, reader.header(), input)?;
         Ok(Source::Regions { reader, regions, next: 0, active: false })
     }
