@@ -14,13 +14,25 @@
 //!   counts the Ty1/Ty2 ORFs (their ribosomal frameshift is annotated as two segments):
 //!   dozens of near-identical positives, the leakage homology-aware splits are for.
 //!
+//! - **compositional, intron × TATA**: 200 bp upstream of the start codon plus the ORF's
+//!   first 400 bp (600 bp, in the gene's orientation) of every intron-containing
+//!   protein-coding gene and four times as many intronless ones; factor A = an intron
+//!   (as above), factor B = a TATA box (TATAWAWR, Basehoar et al. 2004) in the 200 bp
+//!   upstream; label = the gene's codon adaptation index (Sharp & Li, weights from the
+//!   ribosomal-protein genes RPL*/RPS*), a sequence-derived proxy of expression that both
+//!   elements relate to (intron genes are mostly highly expressed RP genes, TATA genes
+//!   stress-regulated). Ridge probes train on genes with at most one element and are
+//!   tested on the genes with both, beside a class-matched random hold-out of the same
+//!   size, with a label-permutation test (999 permutations).
+//!
+//! `PROBE_YEAST_ONLY=compositional` runs only the last case.
+//!
 //! Every sample is embedded alone (N-padded to the model's 1,024 bp): transformer layer,
 //! mean-pooled. The k-mer baseline is canonical 5-mer frequencies. Probes are L2 logistic
 //! regressions with 5 outer x 4 inner folds; intervals are 95% bootstrap intervals over
 //! the out-of-fold predictions; differences are paired.
 
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -28,7 +40,7 @@ use candle_core::Device;
 use shorkie::dna::reverse_complement;
 use shorkie::embed::source::fasta_items;
 use shorkie::embed::{Embedder, Item, Layer, Pool};
-use shorkie::fasta::Fasta;
+use shorkie::formats::indexed_fasta::Fasta;
 use shorkie::probe::kmer::kmer_matrix;
 use shorkie::probe::{compare_splits, CvConfig, Matrix, Metric, ProbeData, SplitStrategy, Task};
 use shorkie::sim::rng::Rng;
@@ -49,36 +61,27 @@ struct Gene {
 }
 
 fn read_genes(path: &std::path::Path) -> Vec<Gene> {
-    let reader = std::io::BufReader::new(rust_htslib::bgzf::Reader::from_path(path).expect("GTF"));
-    let attr = |a: &str, key: &str| {
-        a.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(key).map(|v| v.trim().trim_matches('"').to_string()))
-    };
     let mut genes: Vec<Gene> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for line in reader.lines() {
-        let line = line.expect("GTF line");
-        let f: Vec<&str> = line.split('\t').collect();
-        if line.starts_with('#') || f.len() < 9 {
-            continue;
-        }
-        let (start, end) = (f[3].parse::<i64>().unwrap() - 1, f[4].parse::<i64>().unwrap());
-        let id = attr(f[8], "gene_id ").unwrap_or_default();
-        match f[2] {
+    for r in shorkie::formats::gtf::Records::open(path).expect("GTF") {
+        let r = r.expect("GTF record");
+        let id = r.attribute("gene_id").unwrap_or_default();
+        match r.feature.as_str() {
             "gene" => {
                 index.insert(id.clone(), genes.len());
                 genes.push(Gene {
                     id: id.clone(),
-                    chrom: f[0].into(),
-                    strand: f[6].chars().next().unwrap_or('+'),
-                    biotype: attr(f[8], "gene_biotype ").unwrap_or_default(),
-                    name: attr(f[8], "gene_name ").unwrap_or_else(|| id.clone()),
-                    span: (start, end),
+                    chrom: r.contig.clone(),
+                    strand: r.strand.unwrap_or('+'),
+                    biotype: r.attribute("gene_biotype").unwrap_or_default(),
+                    name: r.attribute("gene_name").unwrap_or_else(|| id.clone()),
+                    span: (r.start, r.end),
                     cds: Vec::new(),
                 });
             }
             "CDS" => {
                 if let Some(&g) = index.get(&id) {
-                    genes[g].cds.push((start, end));
+                    genes[g].cds.push((r.start, r.end));
                 }
             }
             _ => {}
@@ -174,6 +177,97 @@ fn intron_presence(genes: &[Gene], fasta: &Fasta, rng: &mut Rng, positive: fn(&G
         .collect()
 }
 
+const UPSTREAM: i64 = 200;
+
+/// The spliced CDS in the gene's orientation.
+fn cds_sequence(fasta: &Fasta, g: &Gene) -> Vec<u8> {
+    let mut seq = Vec::new();
+    for &(s, e) in &g.cds {
+        seq.extend(fasta.fetch_padded(&g.chrom, s, e).expect("fetch"));
+    }
+    if g.strand == '-' { reverse_complement(&seq) } else { seq }
+}
+
+/// TATAWAWR anywhere in `seq`.
+fn has_tata(seq: &[u8]) -> bool {
+    let ok = |b: u8, set: &[u8]| set.contains(&b);
+    seq.windows(8).any(|w| {
+        w[..4] == *b"TATA" && ok(w[4], b"AT") && w[5] == b'A' && ok(w[6], b"AT") && ok(w[7], b"AG")
+    })
+}
+
+/// Codon weights (relative adaptiveness) from a reference set: each codon's count over
+/// its amino acid's most used codon, with half a pseudocount so unseen codons stay finite.
+fn codon_weights(reference: &[Vec<u8>]) -> HashMap<[u8; 3], f64> {
+    const BASES: &[u8; 4] = b"TCAG";
+    // The standard genetic code in TCAG order.
+    const AA: &[u8; 64] = b"FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG";
+    let mut counts: HashMap<[u8; 3], f64> = HashMap::new();
+    for seq in reference {
+        for c in seq.chunks_exact(3) {
+            *counts.entry([c[0], c[1], c[2]]).or_default() += 1.0;
+        }
+    }
+    let mut codons = Vec::new();
+    for (i, &a) in BASES.iter().enumerate() {
+        for (j, &b) in BASES.iter().enumerate() {
+            for (k, &c) in BASES.iter().enumerate() {
+                codons.push(([a, b, c], AA[16 * i + 4 * j + k]));
+            }
+        }
+    }
+    let mut best: HashMap<u8, f64> = HashMap::new();
+    for (codon, aa) in &codons {
+        let n = counts.get(codon).copied().unwrap_or(0.0) + 0.5;
+        let e = best.entry(*aa).or_default();
+        *e = e.max(n);
+    }
+    codons
+        .iter()
+        // Single-codon amino acids and stops carry no codon choice.
+        .filter(|(_, aa)| !matches!(aa, b'M' | b'W' | b'*'))
+        .map(|(codon, aa)| (*codon, (counts.get(codon).copied().unwrap_or(0.0) + 0.5) / best[aa]))
+        .collect()
+}
+
+/// Geometric mean of the codon weights over a CDS.
+fn cai(cds: &[u8], weights: &HashMap<[u8; 3], f64>) -> Option<f64> {
+    let logs: Vec<f64> = cds.chunks_exact(3).filter_map(|c| weights.get(&[c[0], c[1], c[2]])).map(|w| w.ln()).collect();
+    (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
+}
+
+/// (samples, intron flags, TATA flags) for the compositional task.
+fn intron_tata_cai(genes: &[Gene], fasta: &Fasta, rng: &mut Rng) -> (Vec<Sample>, Vec<bool>, Vec<bool>) {
+    let coding: Vec<&Gene> = genes.iter().filter(|g| g.biotype == "protein_coding" && !g.cds.is_empty()).collect();
+    let reference: Vec<Vec<u8>> = coding
+        .iter()
+        .filter(|g| g.name.starts_with("RPL") || g.name.starts_with("RPS"))
+        .map(|g| cds_sequence(fasta, g))
+        .collect();
+    let weights = codon_weights(&reference);
+    let mut with: Vec<&Gene> = coding.iter().copied().filter(|g| has_intron(g)).collect();
+    let mut without: Vec<&Gene> = coding.iter().copied().filter(|g| !has_intron(g)).collect();
+    rng.shuffle(&mut without);
+    without.truncate(4 * with.len());
+    with.append(&mut without);
+    let (mut samples, mut intron, mut tata) = (Vec::new(), Vec::new(), Vec::new());
+    for g in with {
+        let (start, end) = if g.strand == '-' {
+            let atg_end = g.cds.last().expect("has CDS").1;
+            (atg_end - ORF_WINDOW as i64, atg_end + UPSTREAM)
+        } else {
+            let atg = g.cds[0].0;
+            (atg - UPSTREAM, atg + ORF_WINDOW as i64)
+        };
+        let seq = oriented(fasta, &g.chrom, start, end, g.strand);
+        let Some(label) = cai(&cds_sequence(fasta, g), &weights) else { continue };
+        tata.push(has_tata(&seq[..UPSTREAM as usize]));
+        intron.push(has_intron(g));
+        samples.push(Sample { id: g.id.clone(), chrom: g.chrom.clone(), seq, label });
+    }
+    (samples, intron, tata)
+}
+
 fn embed(embedder: &Embedder, samples: &[Sample]) -> Matrix {
     let mut text = Vec::new();
     for s in samples {
@@ -245,6 +339,10 @@ fn main() -> shorkie::Result<()> {
     let layout = shorkie::score::encode::InputLayout::new(model.in_channels, Some(shorkie::default_model::DEFAULT_SPECIES_INDEX))?;
     let layer = Layer::resolve(&model, "transformer")?;
     let embedder = Embedder::new(model, layout, layer, Pool::Mean, false);
+    // PROBE_YEAST_ONLY=compositional runs only the compositional case.
+    if std::env::var("PROBE_YEAST_ONLY").is_ok_and(|v| v == "compositional") {
+        return compositional_case(&genes, &fasta, &mut rng, &embedder);
+    }
     let splits = [SplitStrategy::Random, SplitStrategy::ByGroup, HOMOLOGY];
     let mut table = vec![
         "| task | n (pos) | features | split | groups (largest) | AUROC [95% CI] | AUPRC [95% CI] | AUROC: random − this split [95% CI] |".to_string(),
@@ -294,6 +392,49 @@ fn main() -> shorkie::Result<()> {
     }
     for line in table {
         println!("{line}");
+    }
+    compositional_case(&genes, &fasta, &mut rng, &embedder)
+}
+
+/// The intron × TATA compositional split on codon adaptation, LM embeddings vs 5-mers.
+fn compositional_case(genes: &[Gene], fasta: &Fasta, rng: &mut Rng, embedder: &Embedder) -> shorkie::Result<()> {
+    use shorkie::probe::compositional::{compositional, Factors};
+    let (samples, intron, tata) = intron_tata_cai(genes, fasta, rng);
+    let y: Vec<f64> = samples.iter().map(|s| s.label).collect();
+    let seqs: Vec<Vec<u8>> = samples.iter().map(|s| s.seq.clone()).collect();
+    let ids: Vec<String> = samples.iter().map(|s| s.id.clone()).collect();
+    let t = Instant::now();
+    let lm = embed(embedder, &samples);
+    eprintln!("intron x TATA: embedded {} sequences in {:.1} s", samples.len(), t.elapsed().as_secs_f64());
+    let kmers = kmer_matrix(&ids, &seqs, 5, "intron x TATA")?;
+    println!();
+    println!(
+        "| task | features | neither / intron / TATA / both | split | n test | R² [95% CI] | Pearson [95% CI] | R²: random − compositional [95% CI] | permutation p (R²) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let factors = Factors { a: &intron, b: &tata, names: ("intron", "TATA") };
+    for (features, x) in [("LM transformer, mean (128)", &lm), ("5-mer frequencies (512)", &kmers)] {
+        let t = Instant::now();
+        let r = compositional(&ProbeData::new(x, &y), &factors, &CvConfig::new(Task::Regression), 999)?;
+        eprintln!("intron x TATA / {features}: probes in {:.1} s", t.elapsed().as_secs_f64());
+        let c = r.counts;
+        let gap = r.gaps.iter().find(|(m, _)| *m == Metric::R2).map(|(_, g)| fmt(g)).unwrap_or_default();
+        let p = r.permutation.as_ref().map(|p| format!("{:.3}", p.p_value)).unwrap_or_default();
+        for (split, h) in [("compositional", &r.compositional), ("random hold-out", &r.random)] {
+            let first = split == "compositional";
+            println!(
+                "| codon adaptation (600 bp) | {features} | {} / {} / {} / {} | {split} | {} | {} | {} | {} | {} |",
+                c[0],
+                c[1],
+                c[2],
+                c[3],
+                h.n_test,
+                fmt(h.metric(Metric::R2).expect("r2")),
+                fmt(h.metric(Metric::Pearson).expect("pearson")),
+                if first { gap.as_str() } else { "—" },
+                if first { p.as_str() } else { "—" },
+            );
+        }
     }
     Ok(())
 }

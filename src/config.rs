@@ -259,9 +259,7 @@ impl ModelParams {
             };
             heads.push((key, blocks));
         }
-        if let Some(key) = m.keys().next() {
-            return Err(Error::config(source, format!("model: unknown key \"{key}\"")));
-        }
+        check_other_model_keys(&mut m, source)?;
         Ok(ModelParams {
             seq_length,
             num_features,
@@ -272,6 +270,54 @@ impl ModelParams {
             trunk,
             heads,
         })
+    }
+}
+
+/// Model keys baskerville's `SeqNN` reads that do not change the network we run:
+/// `verbose` prints a summary; `strand_pair` (per head) only swaps tracks of
+/// reverse-complemented predictions, which we take from the targets sheet's column.
+pub const IGNORED_MODEL_KEYS: &[&str] = &["verbose", "strand_pair"];
+
+/// Model keys baskerville's `SeqNN` reads that change the network, and why we refuse them.
+const REFUSED_MODEL_KEYS: &[(&str, &str)] = &[
+    ("adapter", "transfer-learning adapters (houlsby) change the network and are not implemented"),
+    ("adapter_latent", "it configures a transfer-learning adapter, which is not implemented"),
+    ("conv_select", "it configures a houlsby_se adapter, which is not implemented"),
+    ("se_rank", "it configures a houlsby_se adapter, which is not implemented"),
+    ("diagonal_offset", "2D contact-map (upper_tri) outputs are not implemented"),
+];
+
+/// Whatever is left of the model block after the known keys were taken: ignored keys
+/// go, refused and unknown ones are errors naming the key.
+fn check_other_model_keys(m: &mut Map<String, Value>, source: &str) -> Result<()> {
+    for key in IGNORED_MODEL_KEYS {
+        m.remove(*key);
+    }
+    if let Some((key, why)) = REFUSED_MODEL_KEYS.iter().find(|(k, _)| m.contains_key(*k)) {
+        return Err(Error::config(source, format!("model.{key}: {why}")));
+    }
+    if let Some(key) = m.keys().next() {
+        return Err(Error::config(source, format!("model: unknown key \"{key}\"")));
+    }
+    Ok(())
+}
+
+impl Params {
+    /// The same params with only head `index` (in baskerville's natural-sorted order):
+    /// baskerville saves each head of a multi-head model as its own file, the shared
+    /// trunk plus that head.
+    pub fn select_head(&self, index: usize) -> Result<Params> {
+        let heads = &self.model.heads;
+        let head = heads.get(index).ok_or_else(|| {
+            let keys: Vec<&str> = heads.iter().map(|(k, _)| k.as_str()).collect();
+            Error::config(
+                &self.source,
+                format!("no head {index}: the model has {} ({})", heads.len(), keys.join(", ")),
+            )
+        })?;
+        let mut out = self.clone();
+        out.model.heads = vec![head.clone()];
+        Ok(out)
     }
 }
 
@@ -304,6 +350,40 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("batch_sise"), "{err}");
+    }
+
+    #[test]
+    fn baskerville_model_keys_are_accepted_or_refused_by_name() {
+        let p = Params::from_json_str(
+            r#"{"model": {"seq_length": 8, "activation": "relu", "trunk": [], "verbose": false,
+                "strand_pair": [[1, 0]], "norm_type": "batch-sync", "l2_scale": 2e-8,
+                "kernel_initializer": "lecun_normal", "augment_rc": true, "augment_shift": 3,
+                "head": {"name": "final", "units": 2}}}"#,
+            "p.json",
+        )
+        .unwrap();
+        assert_eq!(p.model.heads.len(), 1);
+        let err = Params::from_json_str(
+            r#"{"model": {"seq_length": 8, "activation": "relu", "trunk": [], "adapter": "houlsby"}}"#,
+            "p.json",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("model.adapter") && err.to_string().contains("not implemented"), "{err}");
+    }
+
+    #[test]
+    fn select_head_keeps_one() {
+        let p = Params::from_json_str(
+            r#"{"model": {"seq_length": 8, "activation": "relu", "trunk": [],
+                "head_mouse": {"name": "final", "units": 2}, "head_human": {"name": "final", "units": 3}}}"#,
+            "p.json",
+        )
+        .unwrap();
+        let h = p.select_head(1).unwrap();
+        assert_eq!(h.model.heads.len(), 1);
+        assert_eq!(h.model.heads[0].0, "head_mouse");
+        let err = p.select_head(2).unwrap_err();
+        assert!(err.to_string().contains("no head 2") && err.to_string().contains("head_human, head_mouse"), "{err}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::builder::KerasClass;
 use crate::config::Params;
 use crate::error::{Error, Result};
 use crate::keras_h5::KerasModel;
-use crate::model::{save_model_tensors, SeqNN};
+use crate::model::{save_model_tensors_with_head, HeadRecord, SeqNN};
 
 /// Layer classes that carry no weights in a SeqNN and are skipped.
 const WEIGHTLESS: &[&str] = &[
@@ -47,6 +47,38 @@ fn creation_index(name: &str, class: &str) -> Option<u64> {
 pub struct Converted {
     pub tensors: HashMap<String, Tensor>,
     pub in_channels: usize,
+    /// Which head of a multi-head params.json the file held (None for one head).
+    pub head: Option<HeadRecord>,
+    /// Output tracks of the (first) head.
+    pub tracks: usize,
+}
+
+/// Converts the file holding head `head` of `params` (baskerville saves each head of a
+/// multi-head model as its own file: the shared trunk plus that head). When the file
+/// does not fit that head but fits another, the error names the one it fits.
+pub fn convert_head(keras: &KerasModel, params: &Params, head: usize) -> Result<Converted> {
+    let selected = params.select_head(head)?;
+    let first = match convert(keras, &selected) {
+        Ok(mut c) => {
+            if params.model.heads.len() > 1 {
+                let key = params.model.heads[head].0.clone();
+                c.head = Some(HeadRecord { index: head, key, tracks: c.tracks });
+            }
+            return Ok(c);
+        }
+        Err(e) => e,
+    };
+    for other in (0..params.model.heads.len()).filter(|&i| i != head) {
+        let alt = params.select_head(other)?;
+        if convert(keras, &alt).is_ok() {
+            let key = &params.model.heads[other].0;
+            return Err(Error::Keras {
+                path: keras.path.clone(),
+                msg: format!("holds head {other} ({key}) of {}, not head {head}: use --head {other}", params.source),
+            });
+        }
+    }
+    Err(first)
 }
 
 pub fn convert(keras: &KerasModel, params: &Params) -> Result<Converted> {
@@ -151,12 +183,13 @@ pub fn convert(keras: &KerasModel, params: &Params) -> Result<Converted> {
             }
         }
     }
-    Ok(Converted { tensors, in_channels })
+    let tracks = plan.heads()[0].shape.ch;
+    Ok(Converted { tensors, in_channels, head: None, tracks })
 }
 
 /// Writes weights as safetensors, through a temporary file renamed into place.
 pub fn save_safetensors(converted: &Converted, path: &Path) -> Result<()> {
-    save_model_tensors(&converted.tensors, converted.in_channels, path)
+    save_model_tensors_with_head(&converted.tensors, converted.in_channels, converted.head.as_ref(), path)
 }
 
 #[cfg(test)]

@@ -17,12 +17,56 @@ use crate::layers::Activation;
 /// Metadata key in our safetensors files holding the model's input channels.
 pub const META_INPUT_CHANNELS: &str = "shorkie.input_channels";
 
+/// Metadata keys recording which head of a multi-head params.json the weights hold.
+pub const META_HEAD: &str = "shorkie.head";
+pub const META_HEAD_KEY: &str = "shorkie.head_key";
+pub const META_HEAD_TRACKS: &str = "shorkie.head_tracks";
+
+/// The head of a multi-head params.json that a weights file holds (baskerville saves one
+/// file per head: the shared trunk plus that head).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadRecord {
+    /// Index in baskerville's natural-sorted head order.
+    pub index: usize,
+    /// The params.json key (`head_human`).
+    pub key: String,
+    pub tracks: usize,
+}
+
 /// Writes model weights as our safetensors (input channels in the metadata), atomically.
 pub fn save_model_tensors(tensors: &HashMap<String, Tensor>, in_channels: usize, path: &Path) -> Result<()> {
+    save_model_tensors_with_head(tensors, in_channels, None, path)
+}
+
+/// Like [`save_model_tensors`], recording the head a multi-head model's file holds.
+pub fn save_model_tensors_with_head(
+    tensors: &HashMap<String, Tensor>,
+    in_channels: usize,
+    head: Option<&HeadRecord>,
+    path: &Path,
+) -> Result<()> {
     let mut meta = HashMap::new();
     meta.insert(META_INPUT_CHANNELS.to_string(), in_channels.to_string());
     meta.insert("shorkie.format".to_string(), "shorkie-seqnn-v1".to_string());
+    if let Some(h) = head {
+        meta.insert(META_HEAD.to_string(), h.index.to_string());
+        meta.insert(META_HEAD_KEY.to_string(), h.key.clone());
+        meta.insert(META_HEAD_TRACKS.to_string(), h.tracks.to_string());
+    }
     crate::io::save_tensors(tensors, meta, path)
+}
+
+/// The head recorded in safetensors metadata, if any.
+fn head_from_meta(meta: Option<&HashMap<String, String>>, werr: &dyn Fn(String) -> Error) -> Result<Option<HeadRecord>> {
+    let Some(meta) = meta else { return Ok(None) };
+    let Some(index) = meta.get(META_HEAD) else { return Ok(None) };
+    let index = index.parse::<usize>().map_err(|_| werr(format!("bad {META_HEAD} \"{index}\"")))?;
+    let key = meta.get(META_HEAD_KEY).cloned().unwrap_or_default();
+    let tracks = match meta.get(META_HEAD_TRACKS) {
+        Some(v) => v.parse::<usize>().map_err(|_| werr(format!("bad {META_HEAD_TRACKS} \"{v}\"")))?,
+        None => return Err(werr(format!("{META_HEAD} without {META_HEAD_TRACKS}"))),
+    };
+    Ok(Some(HeadRecord { index, key, tracks }))
 }
 
 /// The local leading part of the trunk (see [`SeqNN::local_prefix`]).
@@ -72,6 +116,8 @@ pub struct SeqNN {
     slots: Vec<KerasSlot>,
     train: std::sync::Arc<crate::builder::TrainCtx>,
     device: Device,
+    /// The head of a multi-head params.json these weights hold (their only head).
+    pub head_record: Option<HeadRecord>,
 }
 
 impl SeqNN {
@@ -136,6 +182,7 @@ impl SeqNN {
             slots: b.slots(),
             train: b.train_ctx(),
             device,
+            head_record: None,
         })
     }
 
@@ -159,7 +206,23 @@ impl SeqNN {
                 werr(format!("no {META_INPUT_CHANNELS} metadata and no model.num_features in params"))
             })?,
         };
-        Self::from_tensors(params, in_channels, tensors, device, &wpath)
+        let head = head_from_meta(meta.metadata().as_ref(), &werr)?;
+        let Some(head) = head else {
+            return Self::from_tensors(params, in_channels, tensors, device, &wpath);
+        };
+        let selected = params.select_head(head.index).map_err(|e| {
+            werr(format!("holds head {} ({}) of a multi-head model: {e}", head.index, head.key))
+        })?;
+        let mut model = Self::from_tensors(&selected, in_channels, tensors, device, &wpath)?;
+        let built = model.heads[0].shape.ch;
+        if built != head.tracks {
+            return Err(werr(format!(
+                "holds head {} ({}) with {} tracks, but {} builds {} tracks for it",
+                head.index, head.key, head.tracks, params.source, built
+            )));
+        }
+        model.head_record = Some(head);
+        Ok(model)
     }
 
     /// Builds from named tensors, failing on a missing, misshapen or unused tensor.

@@ -59,20 +59,26 @@ pub fn parse_npy(bytes: &[u8]) -> std::result::Result<Array, String> {
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| format!("bad shape {shape_text}")))
         .collect::<std::result::Result<_, _>>()?;
-    let count: usize = shape.iter().product();
+    // The shape comes from the file: a product or byte count that overflows is a shape
+    // no file of this size can hold.
+    let too_large = || format!("shape {} is too large", shape_text.trim());
+    let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or_else(too_large)?;
     let body = &bytes[start + header_len..];
     let descr = descr.trim().trim_matches('\'');
+    let needs = |width: usize| -> std::result::Result<(), String> {
+        let want = count.checked_mul(width).ok_or_else(too_large)?;
+        if body.len() < want {
+            return Err(format!("truncated array data: {} bytes for shape {}, need {want}", body.len(), shape_text.trim()));
+        }
+        Ok(())
+    };
     let data: Vec<f32> = match descr {
         "<f4" => {
-            if body.len() < count * 4 {
-                return Err("truncated array data".into());
-            }
+            needs(4)?;
             body.chunks_exact(4).take(count).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
         }
         "<f8" => {
-            if body.len() < count * 8 {
-                return Err("truncated array data".into());
-            }
+            needs(8)?;
             body.chunks_exact(8)
                 .take(count)
                 .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
@@ -149,6 +155,27 @@ pub fn write_npz(path: &Path, arrays: &[(&str, Vec<usize>, &[f32])]) -> Result<(
 #[cfg(test)]
 mod write_tests {
     use super::*;
+
+    /// A .npy payload with a hand-written header dictionary (and no data).
+    fn npy_with_header(dict: &str) -> Vec<u8> {
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
+        out.extend_from_slice(dict.as_bytes());
+        out
+    }
+
+    #[test]
+    fn shapes_that_overflow_are_errors() {
+        for shape in ["(4294967296, 4294967296)", "(9223372036854775807,)", "(4611686018427387904,)"] {
+            for descr in ["<f4", "<f8"] {
+                let bytes = npy_with_header(&format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"));
+                let err = parse_npy(&bytes).unwrap_err();
+                assert!(err.contains("too large"), "{shape} {descr}: {err}");
+            }
+        }
+        let short = npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }");
+        assert!(parse_npy(&short).unwrap_err().contains("truncated array data: 0 bytes for shape (2, 3), need 24"));
+    }
 
     #[test]
     fn written_arrays_read_back() {

@@ -667,3 +667,94 @@ fn split_and_sequence_errors() {
         &["n.fa: sequence b has no complete 3-mer"],
     );
 }
+
+/// Embeddings that carry two elements A and B (columns 0 and 1) and five other
+/// informative columns; the label is `z·w + 2A + 2B + interaction·A·B + noise`.
+fn factor_data(interaction: f64, seed: u64) -> (Vec<Vec<f32>>, Vec<String>) {
+    let mut rng = Rng::stream(seed, "probe-test-compositional", 0);
+    let w: Vec<f64> = (0..5).map(|_| rng.normal()).collect();
+    let (mut x, mut rows) = (Vec::new(), Vec::new());
+    for i in 0..400 {
+        let (a, b) = ((i % 2) as f64, ((i / 2) % 2) as f64);
+        let z: Vec<f32> = (0..5).map(|_| rng.normal() as f32).collect();
+        let mut row = vec![(a + 0.05 * rng.normal()) as f32, (b + 0.05 * rng.normal()) as f32];
+        row.extend(&z);
+        row.extend((0..5).map(|_| rng.normal() as f32));
+        let y = dot(&z, &w) + 2.0 * a + 2.0 * b + interaction * a * b + 0.3 * rng.normal();
+        let yes = |v: f64| if v > 0.5 { "yes" } else { "no" };
+        rows.push(format!("s{i}\t{y}\t{}\t{}", yes(a), if b > 0.5 { 1 } else { 0 }));
+        x.push(row);
+    }
+    (x, rows)
+}
+
+#[test]
+fn compositional_split_opens_a_gap_only_for_an_interaction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ids = ids(400);
+    let mut gaps = Vec::new();
+    for (name, interaction) in [("additive", 0.0), ("interacting", -3.0)] {
+        let (x, rows) = factor_data(interaction, 4);
+        let emb = tmp.path().join(format!("{name}.tsv"));
+        write_tsv(&emb, &ids, &x);
+        let labels = tmp.path().join(format!("{name}.labels.tsv"));
+        write_labels(&labels, "id\texpression\tintron\ttata", &rows);
+        let preds = tmp.path().join(format!("{name}.pred.tsv"));
+        let (report, stderr) = probe_ok(&[
+            "-e", &s(&emb), "-l", &s(&labels), "--split", "compositional", "--factors", "intron,tata",
+            "--permutations", "199", "--predictions", &s(&preds),
+        ]);
+        assert!(report.contains("# split compositional: factors intron, tata; train on 300 samples"), "{report}");
+        assert!(report.contains("column expression"), "the factor columns are not the default label: {report}");
+        assert!(stderr.contains("permutation test: compositional r2"), "{stderr}");
+        // The compositional test set is exactly the samples with both factors.
+        let set = prediction_column(&preds, "set_compositional");
+        for (i, id) in ids.iter().enumerate() {
+            let both = i % 4 == 3;
+            assert_eq!(set[id] == "test", both, "{id}: {}", set[id]);
+        }
+        let random_test = prediction_column(&preds, "set_random").values().filter(|v| *v == "test").count();
+        assert_eq!(random_test, 100);
+        let p: f64 = report
+            .lines()
+            .find(|l| l.starts_with("# permutation test"))
+            .and_then(|l| l.split("p = ").nth(1))
+            .and_then(|t| t.split_whitespace().next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        if interaction == 0.0 {
+            assert!(p <= 0.01, "{name}: the probe beats permuted labels: p = {p}");
+        } else {
+            // R² counts the offset the probe cannot know for the unseen combination.
+            assert!(p > 0.05, "{name}: no better than permuted labels on the unseen combination: p = {p}");
+        }
+        gaps.push(cell(&report, "random-compositional", "r2"));
+    }
+    let (additive, interacting) = (gaps[0], gaps[1]);
+    assert!(additive.1 <= 0.0 || additive.0 < 0.05, "additive elements generalise: {additive:?}");
+    assert!(interacting.1 > 0.5, "an unseen interaction is detected: {interacting:?}");
+}
+
+#[test]
+fn compositional_split_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ids = ids(400);
+    let (x, mut rows) = factor_data(0.0, 4);
+    let emb = tmp.path().join("e.tsv");
+    write_tsv(&emb, &ids, &x);
+    let labels = tmp.path().join("l.tsv");
+    write_labels(&labels, "id\texpression\tintron\ttata", &rows);
+    let l = s(&labels);
+    let e = s(&emb);
+    let out = probe(&["-e", &e, "-l", &l, "--split", "compositional"]);
+    assert_one_line_error(&out, &["--split compositional and --factors A,B go together"]);
+    let out = probe(&["-e", &e, "-l", &l, "--split", "random,compositional", "--factors", "intron,tata"]);
+    assert_one_line_error(&out, &["cannot be combined"]);
+    let out = probe(&["-e", &e, "-l", &l, "--split", "compositional", "--factors", "intron,tatabox"]);
+    assert_one_line_error(&out, &["no column \"tatabox\""]);
+    rows[6] = rows[6].replace("\tyes\t", "\tmaybe\t").replace("\tno\t", "\tmaybe\t");
+    write_labels(&labels, "id\texpression\tintron\ttata", &rows);
+    let out = probe(&["-e", &e, "-l", &l, "--split", "compositional", "--factors", "intron,tata", "-q"]);
+    assert_one_line_error(&out, &["l.tsv:8: factor intron of id s6 is \"maybe\""]);
+}

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Parser;
-use shorkie::convert::{convert, save_safetensors};
+use shorkie::convert::{convert_head, save_safetensors};
 use shorkie::device::parse_device;
 use shorkie::keras_h5::KerasModel;
 use shorkie::{Error, Params, SeqNN};
@@ -18,6 +18,10 @@ struct Cli {
     /// The model's params.json.
     #[arg(short, long)]
     params: PathBuf,
+    /// For a multi-head params.json (head_human, head_mouse, …): the head this file holds,
+    /// in baskerville's order (baskerville saves one file per head). Default 0.
+    #[arg(long, value_name = "N")]
+    head: Option<usize>,
     /// Output safetensors file (written to a temporary file, then renamed).
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -56,17 +60,29 @@ fn main() {
                     cli.model.display()
                 )));
             }
-            SeqNN::load(&params, &cli.model, &device)?
+            let model = SeqNN::load(&params, &cli.model, &device)?;
+            let held = model.head_record.as_ref().map_or(0, |h| h.index);
+            if let Some(want) = cli.head.filter(|&h| h != held) {
+                return Err(Error::Input(format!(
+                    "{} holds head {held}, not head {want} (--head)",
+                    cli.model.display()
+                )));
+            }
+            model
         } else {
             let keras = KerasModel::open(&cli.model)?;
-            let converted = convert(&keras, &params)?;
+            let converted = convert_head(&keras, &params, cli.head.unwrap_or(0))?;
             if let Some(out) = &cli.output {
                 save_safetensors(&converted, out)?;
                 if !cli.quiet {
                     let n: usize = converted.tensors.values().map(|t| t.elem_count()).sum();
+                    let head = match &converted.head {
+                        Some(h) => format!(", head {} ({}, {} tracks)", h.index, h.key, h.tracks),
+                        None => String::new(),
+                    };
                     let _ = writeln!(
                         err,
-                        "wrote {} ({} tensors, {n} parameters, {} input channels)",
+                        "wrote {} ({} tensors, {n} parameters, {} input channels{head})",
                         out.display(),
                         converted.tensors.len(),
                         converted.in_channels
@@ -79,7 +95,13 @@ fn main() {
                 .into_iter()
                 .map(|(k, v)| Ok((k, v.to_device(&device)?)))
                 .collect::<shorkie::Result<_>>()?;
-            SeqNN::from_tensors(&params, converted.in_channels, tensors, &device, &origin)?
+            let selected = match &converted.head {
+                Some(h) => params.select_head(h.index)?,
+                None => params.clone(),
+            };
+            let mut model = SeqNN::from_tensors(&selected, converted.in_channels, tensors, &device, &origin)?;
+            model.head_record = converted.head.clone();
+            model
         };
         if let Some(npz) = &cli.check {
             let arrays = shorkie::npz::read_npz(npz)?;

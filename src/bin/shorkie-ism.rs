@@ -127,7 +127,7 @@ fn main() {
         let mut tracks: Vec<usize> = columns.iter().flat_map(|c| c.tracks.iter().copied()).collect();
         tracks.sort_unstable();
         tracks.dedup();
-        let fasta = shorkie::fasta::Fasta::open(&cli.fasta)?;
+        let fasta = shorkie::formats::indexed_fasta::Fasta::open(&cli.fasta)?;
         let seq_len = loaded.params.model.seq_length;
         shorkie::limits::at_most(cli.flank as u64, seq_len as u64, "--flank")?;
         let wins = if cli.vcf {
@@ -136,7 +136,11 @@ fn main() {
             windows::from_bed(&cli.input, &fasta, seq_len)?
         };
         let genes = match &cli.gtf {
-            Some(p) => Some(shorkie::gtf::GeneIndex::from_path(p)?),
+            Some(p) => {
+                let genes = shorkie::formats::gtf::GeneIndex::from_path(p)?;
+                genes.check_contigs(p, &fasta)?;
+                Some(genes)
+            }
             None => None,
         };
         let runner = Runner::new(&loaded.models, RunSpec {

@@ -5,12 +5,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
+use shorkie::probe::compositional::{compositional, Factors};
 use shorkie::probe::input::{
-    match_samples, read_embeddings, read_labels, read_sequences, resolve_target, sequences_by_id,
+    match_samples, parse_factor, read_embeddings, read_labels, read_sequences, resolve_target, sequences_by_id,
     sequences_from_reference, Embeddings, LabelColumns, Labels, Samples,
 };
 use shorkie::probe::kmer::kmer_matrix;
-use shorkie::probe::report::{predictions_tsv, render, summary_lines, RunInfo, SplitRun};
+use shorkie::probe::report::{predictions_tsv, render, render_compositional, summary_lines, RunInfo, SplitRun};
 use shorkie::probe::{compare_splits, log_grid, nested_cv, CvConfig, ProbeData, SplitStrategy, Task};
 use shorkie::Error;
 
@@ -34,6 +35,11 @@ Splits (--split, comma-separated):
             the ID table, else a contig column in the labels)
   homology  sequences linked by canonical k-mer Jaccard >= --homology-threshold (MinHash,
             transitively) in one fold; needs --sequences or --reference
+  compositional
+            (alone) train on samples carrying at most one of the two --factors columns,
+            test on those carrying both; beside it a random hold-out of the same size and
+            class counts, their gap (row random-compositional) and a label-permutation
+            test of the compositional score (--permutations)
 
 Report (-o, default stdout): '#' comment lines describing the run, then a TSV table
   split  metric  value  ci_low  ci_high  n  alpha_median
@@ -99,6 +105,13 @@ struct Cli {
     /// --sequences/--reference, else random); the first is the baseline of the comparisons.
     #[arg(long, value_name = "LIST")]
     split: Option<String>,
+    /// Two binary columns of the labels (1/0, true/false, yes/no) for the compositional
+    /// split, e.g. `intron,tata`.
+    #[arg(long, value_name = "A,B")]
+    factors: Option<String>,
+    /// Label permutations for the compositional split's permutation test (0: none).
+    #[arg(long, default_value_t = 999)]
+    permutations: usize,
     /// K-mer length for homology clusters.
     #[arg(long, default_value_t = 15)]
     homology_k: usize,
@@ -142,6 +155,7 @@ enum SplitKind {
     Random,
     Contig,
     Homology,
+    Compositional,
 }
 
 impl SplitKind {
@@ -150,6 +164,7 @@ impl SplitKind {
             SplitKind::Random => "random",
             SplitKind::Contig => "contig",
             SplitKind::Homology => "homology",
+            SplitKind::Compositional => "compositional",
         }
     }
 }
@@ -161,9 +176,10 @@ fn parse_splits(text: &str) -> shorkie::Result<Vec<SplitKind>> {
             "random" => SplitKind::Random,
             "contig" => SplitKind::Contig,
             "homology" => SplitKind::Homology,
+            "compositional" => SplitKind::Compositional,
             _ => {
                 return Err(Error::Input(format!(
-                    "--split: unknown split \"{word}\" (choose from random, contig, homology)"
+                    "--split: unknown split \"{word}\" (choose from random, contig, homology, compositional)"
                 )))
             }
         };
@@ -172,7 +188,39 @@ fn parse_splits(text: &str) -> shorkie::Result<Vec<SplitKind>> {
         }
         out.push(kind);
     }
+    if out.contains(&SplitKind::Compositional) && out.len() > 1 {
+        return Err(Error::Input(
+            "--split: compositional is a hold-out of its own and cannot be combined with other splits".into(),
+        ));
+    }
     Ok(out)
+}
+
+fn parse_factor_names(text: &str) -> shorkie::Result<[String; 2]> {
+    let names: Vec<&str> = text.split(',').map(str::trim).collect();
+    match names[..] {
+        [a, b] if !a.is_empty() && !b.is_empty() && a != b => Ok([a.to_string(), b.to_string()]),
+        _ => Err(Error::Input(format!("--factors: expected two different column names A,B, got \"{text}\""))),
+    }
+}
+
+/// Each sample's two factors, parsed from the labels' factor columns.
+fn sample_factors(labels: &Labels, samples: &Samples, names: &[String; 2]) -> shorkie::Result<(Vec<bool>, Vec<bool>)> {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for &j in &samples.labels {
+        let r = &labels.rows[j];
+        let values = r.factors.as_ref().expect("factor columns were read");
+        for (k, (value, out)) in values.iter().zip([&mut a, &mut b]).enumerate() {
+            let v = parse_factor(value).ok_or_else(|| {
+                Error::Input(format!(
+                    "{}:{}: factor {} of id {} is \"{value}\", not 1/0, true/false or yes/no",
+                    labels.source, r.line, names[k], r.id
+                ))
+            })?;
+            out.push(v);
+        }
+    }
+    Ok((a, b))
 }
 
 fn parse_alphas(text: &str) -> shorkie::Result<Vec<f64>> {
@@ -335,10 +383,15 @@ fn main() {
         shorkie::limits::at_most(cli.inner_folds as u64, 1000, "--inner-folds")?;
 
         let Features { emb, own_sequences, description: source } = load_features(&cli)?;
+        let factor_names = cli.factors.as_deref().map(parse_factor_names).transpose()?;
+        if splits.contains(&SplitKind::Compositional) != factor_names.is_some() {
+            return Err(Error::Input("--split compositional and --factors A,B go together".into()));
+        }
         let columns = LabelColumns {
             id: Some(&cli.id_column),
             label: cli.label_column.as_deref(),
             group: cli.group_column.as_deref(),
+            factors: factor_names.as_ref().map(|[a, b]| [a.as_str(), b.as_str()]),
         };
         let labels = read_labels(&cli.labels, &columns)?;
         let samples = match_samples(&emb, &labels)?;
@@ -392,10 +445,53 @@ fn main() {
         if let Some(a) = alphas {
             cfg.alphas = a;
         }
+        if let Some(names) = &factor_names {
+            let (a, b) = sample_factors(&labels, &samples, names)?;
+            let factors = Factors { a: &a, b: &b, names: (&names[0], &names[1]) };
+            let report = compositional(&data, &factors, &cfg, cli.permutations)?;
+            let info = RunInfo {
+                version: env!("CARGO_PKG_VERSION"),
+                source,
+                labels: format!("{}, column {}", labels.source, labels.label_column),
+                unlabelled: samples.unlabelled,
+                classes: target.classes.as_ref(),
+                cfg: &cfg,
+            };
+            if let Some(path) = &cli.predictions {
+                let mut text = String::from("id\tlabel\tset_compositional\tprediction_compositional\tset_random\tprediction_random\n");
+                let by_sample = |h: &shorkie::probe::compositional::Holdout| {
+                    let mut v = vec![None; samples.rows.len()];
+                    h.test.iter().zip(&h.predictions).for_each(|(&i, &p)| v[i] = Some(p));
+                    v
+                };
+                let (comp, rand) = (by_sample(&report.compositional), by_sample(&report.random));
+                let cell = |p: Option<f64>| p.map_or(("train".to_string(), ".".to_string()), |v| ("test".to_string(), v.to_string()));
+                for (i, (&row, &j)) in samples.rows.iter().zip(&samples.labels).enumerate() {
+                    let (cs, cp) = cell(comp[i]);
+                    let (rs, rp) = cell(rand[i]);
+                    text.push_str(&format!("{}\t{}\t{cs}\t{cp}\t{rs}\t{rp}\n", emb.ids[row], labels.rows[j].label));
+                }
+                shorkie::io::write_atomic(path, text.as_bytes())?;
+            }
+            emit(cli.output.as_deref(), &render_compositional(&info, [&names[0], &names[1]], &report))?;
+            let m = cfg.select;
+            for (name, h) in [("compositional", &report.compositional), ("random", &report.random)] {
+                if let Some(v) = h.metric(m) {
+                    say(format!("{name}: {} {:.3} [{:.3}, {:.3}], {} test samples", m.name(), v.estimate, v.lo, v.hi, h.n_test));
+                }
+            }
+            if let Some((_, g)) = report.gaps.iter().find(|(gm, _)| *gm == m) {
+                say(format!("random-compositional: {} difference {:+.3} [{:+.3}, {:+.3}]", m.name(), g.estimate, g.lo, g.hi));
+            }
+            if let Some(p) = &report.permutation {
+                say(format!("permutation test: compositional {} {:.3}, p = {:.4} ({} permutations)", p.metric.name(), p.observed, p.p_value, p.permutations));
+            }
+            return Ok(());
+        }
         let strategies: Vec<SplitStrategy> = splits
             .iter()
             .map(|s| match s {
-                SplitKind::Random => SplitStrategy::Random,
+                SplitKind::Random | SplitKind::Compositional => SplitStrategy::Random,
                 SplitKind::Contig => SplitStrategy::ByGroup,
                 SplitKind::Homology => {
                     SplitStrategy::Homology { k: cli.homology_k, threshold: cli.homology_threshold, sketch: cli.sketch }
@@ -413,7 +509,7 @@ fn main() {
             .zip(reports)
             .map(|(kind, report)| {
                 let (detail, unit) = match kind {
-                    SplitKind::Random => ("every sample on its own".to_string(), "sample"),
+                    SplitKind::Random | SplitKind::Compositional => ("every sample on its own".to_string(), "sample"),
                     SplitKind::Contig => {
                         (groups.as_ref().map_or(String::new(), |(_, from)| format!("groups from {from}")), "group")
                     }

@@ -130,7 +130,7 @@ impl ProbeReport {
 
 /// Fits one probe per penalty on the training rows and predicts the test rows with each;
 /// also returns how many fits did not converge.
-fn fit_predict(task: Task, x: &Matrix, y: &[f64], test: &Matrix, alphas: &[f64]) -> Result<(Vec<Vec<f64>>, usize)> {
+pub(super) fn fit_predict(task: Task, x: &Matrix, y: &[f64], test: &Matrix, alphas: &[f64]) -> Result<(Vec<Vec<f64>>, usize)> {
     match task {
         Task::Regression => {
             let fits = RidgeProbe::fit_path(x, y, alphas)?;
@@ -149,14 +149,14 @@ fn inner_seed(seed: u64, fold: usize) -> u64 {
     seed ^ (fold as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
-struct OuterResult {
-    fold: FoldResult,
-    test: Vec<usize>,
-    predictions: Vec<f64>,
-    unconverged: usize,
+pub(super) struct OuterResult {
+    pub(super) fold: FoldResult,
+    pub(super) test: Vec<usize>,
+    pub(super) predictions: Vec<f64>,
+    pub(super) unconverged: usize,
 }
 
-fn run_outer(
+pub(super) fn run_outer(
     data: &ProbeData,
     ids: &[usize],
     classes: &[usize],

@@ -305,6 +305,39 @@ where
     interval(estimate, vals, resamples, level)
 }
 
+/// Unpaired bootstrap of `metric(truth_a, a) − metric(truth_b, b)` for two different
+/// test sets: each is resampled on its own, so the interval carries both sets' noise.
+pub fn bootstrap_unpaired_diff_ci<F>(
+    (truth_a, pred_a): (&[f64], &[f64]),
+    (truth_b, pred_b): (&[f64], &[f64]),
+    metric: F,
+    resamples: usize,
+    level: f64,
+    seed: u64,
+) -> Result<Interval>
+where
+    F: Fn(&[f64], &[f64]) -> Result<f64> + Sync,
+{
+    check_bootstrap(resamples, level)?;
+    check_pair("bootstrap difference (first set)", truth_a, pred_a)?;
+    check_pair("bootstrap difference (second set)", truth_b, pred_b)?;
+    let estimate = metric(truth_a, pred_a)? - metric(truth_b, pred_b)?;
+    let (na, nb) = (truth_a.len(), truth_b.len());
+    let mut vals: Vec<f64> = (0..resamples as u64)
+        .into_par_iter()
+        .filter_map(|r| {
+            let mut rng = Rng::stream(seed, "probe-bootstrap-unpaired", r);
+            let ia: Vec<usize> = (0..na).map(|_| rng.below(na as u64) as usize).collect();
+            let ib: Vec<usize> = (0..nb).map(|_| rng.below(nb as u64) as usize).collect();
+            let a = metric(&pick(truth_a, &ia), &pick(pred_a, &ia)).ok()?;
+            let b = metric(&pick(truth_b, &ib), &pick(pred_b, &ib)).ok()?;
+            Some(a - b).filter(|v| v.is_finite())
+        })
+        .collect();
+    vals.sort_by(f64::total_cmp);
+    interval(estimate, vals, resamples, level)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@
 //! reads embeddings, labels and sequences from files, [`kmer`] makes k-mer frequency
 //! features, and [`report`] writes what `shorkie-probe` prints.
 
+pub mod compositional;
 pub mod cv;
 pub mod homology;
 pub mod input;

@@ -13,6 +13,7 @@
 
 use std::fmt::Write;
 
+use super::compositional::CompositionalReport;
 use super::cv::{CvConfig, ProbeReport, SplitDifference};
 use super::input::Classes;
 use super::metrics::Interval;
@@ -76,18 +77,16 @@ fn interval_cells(i: &Interval) -> String {
     format!("{:.6}\t{:.6}\t{:.6}", i.estimate, i.lo, i.hi)
 }
 
-/// The whole report.
-pub fn render(info: &RunInfo, runs: &[SplitRun], differences: &[SplitDifference]) -> String {
+/// The `#` lines every report starts with: version, inputs, samples, task and CV settings.
+fn run_header(info: &RunInfo, n_samples: usize, n_features: usize, task: Task) -> String {
     let mut out = String::new();
-    let first = &runs[0].report;
     let cfg = info.cfg;
     let _ = writeln!(out, "# shorkie-probe {}", info.version);
     let _ = writeln!(out, "# embeddings: {}", info.source);
     let _ = writeln!(out, "# labels: {}", info.labels);
-    let _ =
-        writeln!(out, "# samples: {} ({} embedding ids without a label left out)", first.n_samples, info.unlabelled);
-    let _ = writeln!(out, "# features: {}", first.n_features);
-    let _ = writeln!(out, "# task: {}", task_name(first.task));
+    let _ = writeln!(out, "# samples: {n_samples} ({} embedding ids without a label left out)", info.unlabelled);
+    let _ = writeln!(out, "# features: {n_features}");
+    let _ = writeln!(out, "# task: {}", task_name(task));
     if let Some(c) = info.classes {
         let _ = writeln!(
             out,
@@ -112,6 +111,68 @@ pub fn render(info: &RunInfo, runs: &[SplitRun], differences: &[SplitDifference]
         cfg.level * 100.0,
         cfg.seed
     );
+    out
+}
+
+/// The compositional report: the same header and table, with rows `compositional`
+/// (trained without any sample carrying both factors, tested on those that do), `random`
+/// (a class-matched random hold-out of the same size) and `random-compositional` (the gap,
+/// unpaired bootstrap), plus the permutation test in the header.
+pub fn render_compositional(info: &RunInfo, factors: [&str; 2], r: &CompositionalReport) -> String {
+    let n = r.counts.iter().sum();
+    let mut out = run_header(info, n, r.n_features, r.task);
+    let [a, b] = factors;
+    let [neither, only_a, only_b, both] = r.counts;
+    let _ = writeln!(
+        out,
+        "# split compositional: factors {a}, {b}; train on {} samples with at most one ({neither} neither, \
+         {only_a} only {a}, {only_b} only {b}), test on the {both} with both; inner folds only (one hold-out)",
+        neither + only_a + only_b
+    );
+    let _ = writeln!(
+        out,
+        "# split random: {} random samples held out (as many of each class as the compositional test set)",
+        r.random.n_test
+    );
+    if let Some(p) = &r.permutation {
+        let _ = writeln!(
+            out,
+            "# permutation test (compositional, {}): observed {:.6}, p = {:.4} over {} permutations of the training labels \
+             ({} scored; penalty fixed at the chosen {:.3e})",
+            p.metric.name(),
+            p.observed,
+            p.p_value,
+            p.permutations,
+            p.scored,
+            r.compositional.alpha
+        );
+    }
+    for (name, h) in [("compositional", &r.compositional), ("random", &r.random)] {
+        if h.unconverged_fits > 0 {
+            let _ = writeln!(out, "# warning: split {name}: {} logistic fits stopped before converging", h.unconverged_fits);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# rows: one per hold-out and metric on its test set; random-compositional is metric(random) - \
+         metric(compositional) (unpaired bootstrap over both test sets)"
+    );
+    let _ = writeln!(out, "{TABLE_HEADER}");
+    for (name, h) in [("compositional", &r.compositional), ("random", &r.random)] {
+        for m in &h.metrics {
+            let _ = writeln!(out, "{name}\t{}\t{}\t{}\t{:.3e}", m.metric.name(), interval_cells(&m.value), h.n_test, h.alpha);
+        }
+    }
+    for (m, gap) in &r.gaps {
+        let _ = writeln!(out, "random-compositional\t{}\t{}\t{}\t.", m.name(), interval_cells(gap), r.compositional.n_test);
+    }
+    out
+}
+
+/// The whole report.
+pub fn render(info: &RunInfo, runs: &[SplitRun], differences: &[SplitDifference]) -> String {
+    let first = &runs[0].report;
+    let mut out = run_header(info, first.n_samples, first.n_features, first.task);
     for r in runs {
         let _ = writeln!(
             out,

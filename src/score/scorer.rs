@@ -9,13 +9,14 @@ use candle_core::{Device, Tensor};
 use super::allele::{apply, classify, AltEdit, SkipReason};
 use super::encode::{base_index, InputLayout};
 use super::stats::{compute, Preds, Stat};
+use super::summary::{consequence, Summary};
 use super::tracks::Column;
 use crate::ensemble::{reverse_complement, unreverse_output};
 use crate::error::{Error, Result};
-use crate::fasta::{ContigResolver, Fasta};
-use crate::gtf::GeneIndex;
+use crate::{formats::contig_alias::ContigResolver, formats::indexed_fasta::Fasta};
+use crate::formats::gtf::GeneIndex;
 use crate::model::SeqNN;
-use crate::targets::Targets;
+use crate::formats::targets::Targets;
 
 /// One VCF record as the scorer sees it.
 #[derive(Debug, Clone)]
@@ -29,12 +30,27 @@ pub struct VariantIn {
     pub alts: Vec<String>,
 }
 
+/// The numbers behind one scored (ALT, gene) entry, for `--scores-out`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MatrixRow {
+    pub alt: String,
+    /// 1-based index of the ALT in the record.
+    pub allele: u32,
+    /// Gene mode: the gene scored.
+    pub gene: Option<String>,
+    /// Stat-major: `values[s * tracks + k]` for statistic `s` and the `k`-th scored track;
+    /// NaN where a track does not count (gene mode, other strand).
+    pub values: Vec<f32>,
+}
+
 /// What to write for one record.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
     pub idx: u64,
-    /// `ALT|GENE|value|value…` entries.
+    /// `ALT|Consequence|GENE|value|value…` entries.
     pub entries: Vec<String>,
+    /// One row per entry, filled only when the matrix is asked for (`ScoreSpec::keep_matrix`).
+    pub matrix: Vec<MatrixRow>,
     /// (ALT, reason) for every ALT passed through unscored.
     pub skips: Vec<(String, SkipReason)>,
     /// Leave the record out of the output (`--on-ref-mismatch skip`).
@@ -137,11 +153,10 @@ pub struct Planner {
 fn skip_all(v: &VariantIn, reason: SkipReason) -> Outcome {
     Outcome {
         idx: v.idx,
-        entries: Vec::new(),
         skips: v.alts.iter().map(|a| (a.clone(), reason)).collect(),
-        drop: false,
         part: 0,
         parts: 1,
+        ..Default::default()
     }
 }
 
@@ -223,11 +238,10 @@ impl Planner {
         if alts.iter().all(|a| a.is_err()) {
             outcomes.push(Outcome {
                 idx: v.idx,
-                entries: Vec::new(),
                 skips: v.alts.iter().zip(&alts).map(|(a, r)| (a.clone(), *r.as_ref().unwrap_err())).collect(),
-                drop: false,
                 part: 0,
                 parts: 1,
+                ..Default::default()
             });
             return Ok((outcomes, ready));
         }
@@ -426,13 +440,34 @@ impl Planner {
 /// How predictions are turned into scores.
 pub struct ScoreSpec {
     pub stats: Vec<Stat>,
+    /// The tracks scored (sorted, distinct sheet indices): the summary's domain and the
+    /// matrix's columns.
+    pub tracks: Vec<usize>,
+    /// The INFO summary per statistic (largest-magnitude track, group means); see `summary`.
+    pub summary: Summary,
+    /// Per-column INFO values on explicit request (`--info-tracks`); each column's tracks
+    /// are among `tracks`.
     pub columns: Vec<Column>,
+    /// Fill `Outcome::matrix` (only when a side output needs it).
+    pub keep_matrix: bool,
     pub shifts: Vec<i64>,
     pub rc: bool,
     pub strand_pair: Option<Vec<usize>>,
     pub lm: bool,
     /// Undo the sheet's output transforms (soft clip, sqrt) before scoring.
     pub targets: Option<Targets>,
+    /// Columns stand for strand pairs (see [`super::tracks::collapse_strand_pairs`]): a
+    /// pair's scores are summed, or in gene mode taken from the gene's strand.
+    pub strand_sum: bool,
+}
+
+/// A strand pair's score from its two tracks' scores, as baskerville's strand transform:
+/// summed, or for the L2 distances the root of the summed squares.
+fn combine_pair(stat: Stat, a: f64, b: f64) -> f64 {
+    match stat {
+        Stat::D2 | Stat::LogD2 => (a * a + b * b).sqrt(),
+        _ => a + b,
+    }
 }
 
 /// Runs the fold ensemble on clusters and scores every ALT.
@@ -507,9 +542,16 @@ impl Predictor {
                 return Err(Error::Input("all --model files must share one architecture".into()));
             }
         }
-        let mut selected: Vec<usize> = spec.columns.iter().flat_map(|c| c.tracks.iter().copied()).collect::<BTreeSet<_>>().into_iter().collect();
+        let mut selected: Vec<usize> = spec.tracks.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
         if spec.lm {
             selected = (0..head.shape.ch).collect();
+        } else {
+            if selected.len() != spec.tracks.len() || selected != spec.tracks {
+                return Err(Error::Other("scored tracks must be sorted and distinct".into()));
+            }
+            if let Some(t) = spec.columns.iter().flat_map(|c| c.tracks.iter()).find(|t| selected.binary_search(t).is_err()) {
+                return Err(Error::Input(format!("--info-tracks: track {t} is not among the scored tracks (--tracks, --track-regex, --track-group)")));
+            }
         }
         if let Some(&t) = selected.iter().find(|&&t| t >= head.shape.ch) {
             return Err(Error::Input(format!("track {t} is beyond the model's {} output tracks", head.shape.ch)));
@@ -528,18 +570,26 @@ impl Predictor {
         })
     }
 
-    /// Output column labels, in value order (stat-major).
+    /// INFO field names after `ALLELE|Consequence|GENE`, in value order: per statistic its
+    /// summary fields, then per statistic the `--info-tracks` columns.
     pub fn value_names(&self) -> Vec<String> {
         if self.spec.lm {
             return vec!["LLR".into()];
         }
-        let mut out = Vec::new();
+        let mut raw = Vec::new();
+        let suffixes = self.spec.summary.suffixes();
         for s in &self.spec.stats {
-            for c in &self.spec.columns {
-                out.push(format!("{s}:{}", c.label));
-            }
+            raw.extend(suffixes.iter().map(|x| format!("{s}_{x}")));
         }
-        out
+        for s in &self.spec.stats {
+            raw.extend(self.spec.columns.iter().map(|c| format!("{s}_{}", c.label)));
+        }
+        super::summary::unique_names(&raw)
+    }
+
+    /// Sheet indices of the matrix columns (`MatrixRow::values`), in order.
+    pub fn matrix_tracks(&self) -> &[usize] {
+        &self.selected
     }
 
     fn requests(&self, ci: usize, cluster: &Cluster) -> Vec<Request> {
@@ -665,7 +715,8 @@ impl Predictor {
                             continue;
                         }
                     };
-                    let mut values: Vec<Option<f64>> = Vec::new();
+                    let mut values: Vec<String> = Vec::new();
+                    let mut row: Vec<f32> = Vec::new();
                     if self.spec.lm {
                         let r_idx = base_index(m.variant.reference.as_bytes()[0]);
                         let a_idx = base_index(edit.alt[0]);
@@ -682,7 +733,8 @@ impl Predictor {
                                 n += 1;
                             }
                         }
-                        values.push(Some(llr / n as f64));
+                        values.push(format_value(llr / n as f64));
+                        row.push((llr / n as f64) as f32);
                     } else {
                         let bin = ((m.offset as i64 + 1 - self.crop_bp as i64).div_euclid(self.bin_bp as i64)).clamp(0, self.bins as i64) as usize;
                         let passes = folds * self.spec.shifts.len();
@@ -729,30 +781,56 @@ impl Predictor {
                             (Some(g), Some(tg)) => tg.rows[t].strand.is_none_or(|s| s == g.strand),
                             _ => true,
                         };
+                        let unit = |stat: Stat, per_track: &[f64], t: usize| -> Option<f64> {
+                            let at = |t: usize| per_track[self.selected.binary_search(&t).expect("selected")];
+                            let paired = match (&self.spec.targets, self.spec.strand_sum) {
+                                (Some(tg), true) => Some((tg, tg.rows[t].strand_pair)).filter(|(_, p)| *p != t),
+                                _ => None,
+                            };
+                            match (paired, &m.gene) {
+                                (None, _) => strand_ok(t).then(|| at(t)),
+                                // Gene mode keeps the member on the gene's strand (baskerville's strand mask).
+                                (Some((tg, p)), Some(g)) => match (tg.rows[t].strand, tg.rows[p].strand) {
+                                    (Some(a), _) if a == g.strand => Some(at(t)),
+                                    (_, Some(b)) if b == g.strand => Some(at(p)),
+                                    (Some(_), Some(_)) => None,
+                                    _ => Some(combine_pair(stat, at(t), at(p))),
+                                },
+                                (Some((_, p)), None) => Some(combine_pair(stat, at(t), at(p))),
+                            }
+                        };
+                        let ok: Vec<bool> = self.selected.iter().map(|&t| strand_ok(t)).collect();
+                        let mut per_column = Vec::new();
                         for &stat in &self.spec.stats {
                             let per_track = compute(stat, &rp, &ap);
+                            values.extend(self.spec.summary.fields(&per_track, &ok));
                             for col in &self.spec.columns {
-                                let tracks: Vec<usize> = col.tracks.iter().copied().filter(|t| strand_ok(*t)).collect();
-                                if tracks.is_empty() {
-                                    values.push(None);
+                                let scored: Vec<f64> = col.tracks.iter().filter_map(|&t| unit(stat, &per_track, t)).collect();
+                                if scored.is_empty() {
+                                    per_column.push(".".to_string());
                                     continue;
                                 }
-                                let sum: f64 = tracks
-                                    .iter()
-                                    .map(|t| per_track[self.selected.binary_search(t).expect("selected")])
-                                    .sum();
-                                values.push(Some(sum / tracks.len() as f64));
+                                per_column.push(format_value(scored.iter().sum::<f64>() / scored.len() as f64));
+                            }
+                            if self.spec.keep_matrix {
+                                row.extend(per_track.iter().zip(&ok).map(|(v, ok)| if *ok { *v as f32 } else { f32::NAN }));
                             }
                         }
+                        values.extend(per_column);
                     }
                     let gene = m.gene.as_ref().map_or(".", |g| g.id.as_str());
-                    let mut entry = format!("{alt_name}|{gene}");
+                    let mut entry = format!("{alt_name}|{}|{gene}", consequence(&m.variant.reference, &edit.alt));
                     for v in values {
                         entry.push('|');
-                        match v {
-                            Some(v) => entry.push_str(&format_value(v)),
-                            None => entry.push('.'),
-                        }
+                        entry.push_str(&v);
+                    }
+                    if self.spec.keep_matrix {
+                        o.matrix.push(MatrixRow {
+                            alt: alt_name.clone(),
+                            allele: ai as u32 + 1,
+                            gene: m.gene.as_ref().map(|g| g.id.clone()),
+                            values: row,
+                        });
                     }
                     o.entries.push(entry);
                 }

@@ -3,7 +3,7 @@
 use regex::Regex;
 
 use crate::error::{Error, Result};
-use crate::targets::Targets;
+use crate::formats::targets::Targets;
 
 /// A column of scores in the output: one track, or the mean over a group of tracks.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +46,42 @@ fn parse_indices(spec: &str, n: usize) -> Result<Vec<usize>> {
     Ok(out)
 }
 
+/// The per-track INFO columns `--info-tracks SPEC` asks for among the `scored` tracks:
+/// SPEC is `all`, indices and ranges (`0-9,12`), or else a regex matched against each
+/// track's identifier and description. With `aggregate_group`, one column per group.
+pub fn info_columns(targets: &Targets, scored: &[usize], spec: &str, aggregate_group: bool) -> Result<Vec<Column>> {
+    let is_indices = spec == "all" || (!spec.is_empty() && spec.chars().all(|c| c.is_ascii_digit() || c == ',' || c == '-' || c == ' '));
+    let chosen: Vec<usize> = if is_indices {
+        let wanted = parse_indices(spec, targets.rows.len()).map_err(|e| Error::Input(e.to_string().replace("--tracks", "--info-tracks")))?;
+        scored.iter().copied().filter(|t| wanted.contains(t)).collect()
+    } else {
+        let re = Regex::new(spec).map_err(|e| Error::Input(format!("--info-tracks: not indices, and not a regex ({e})")))?;
+        scored.iter().copied().filter(|&t| re.is_match(&targets.rows[t].identifier) || re.is_match(&targets.rows[t].description)).collect()
+    };
+    if chosen.is_empty() {
+        return Err(Error::Input(format!("--info-tracks \"{spec}\" matches none of the scored tracks")));
+    }
+    if !aggregate_group {
+        return Ok(chosen.into_iter().map(|t| Column { label: targets.rows[t].identifier.clone(), tracks: vec![t] }).collect());
+    }
+    group_columns(targets, chosen)
+}
+
+fn group_columns(targets: &Targets, chosen: Vec<usize>) -> Result<Vec<Column>> {
+    let mut columns: Vec<Column> = Vec::new();
+    for t in chosen {
+        let group = targets.rows[t]
+            .group
+            .clone()
+            .ok_or_else(|| Error::Input("--aggregate group: the targets sheet has no \"group\" column".into()))?;
+        match columns.iter_mut().find(|c| c.label == group) {
+            Some(c) => c.tracks.push(t),
+            None => columns.push(Column { label: group, tracks: vec![t] }),
+        }
+    }
+    Ok(columns)
+}
+
 /// Resolves the query against the sheet: the tracks to predict and the output columns.
 pub fn select(targets: &Targets, query: &TrackQuery) -> Result<Vec<Column>> {
     let n = targets.rows.len();
@@ -69,18 +105,31 @@ pub fn select(targets: &Targets, query: &TrackQuery) -> Result<Vec<Column>> {
             .map(|t| Column { label: targets.rows[t].identifier.clone(), tracks: vec![t] })
             .collect());
     }
-    let mut columns: Vec<Column> = Vec::new();
-    for t in chosen {
-        let group = targets.rows[t]
-            .group
-            .clone()
-            .ok_or_else(|| Error::Input("--aggregate group: the targets sheet has no \"group\" column".into()))?;
-        match columns.iter_mut().find(|c| c.label == group) {
-            Some(c) => c.tracks.push(t),
-            None => columns.push(Column { label: group, tracks: vec![t] }),
+    group_columns(targets, chosen)
+}
+
+/// One column per strand pair, as baskerville scores stranded sheets (`targets_prep_strand`):
+/// each track stands for its pair under the pair's first track in sheet order, which
+/// names the column when columns are single tracks. The scorer then sums the pair
+/// (variant mode) or takes the gene's strand (gene mode).
+pub fn collapse_strand_pairs(columns: Vec<Column>, targets: &Targets) -> Vec<Column> {
+    let rep = |t: usize| t.min(targets.rows[t].strand_pair);
+    let mut out: Vec<Column> = Vec::new();
+    for c in columns {
+        let mut tracks: Vec<usize> = Vec::new();
+        for t in c.tracks.iter().map(|&t| rep(t)) {
+            if !tracks.contains(&t) {
+                tracks.push(t);
+            }
         }
+        let single = c.tracks.len() == 1;
+        let label = if single { targets.rows[tracks[0]].identifier.clone() } else { c.label };
+        if single && out.iter().any(|o| o.tracks == tracks) {
+            continue;
+        }
+        out.push(Column { label, tracks });
     }
-    Ok(columns)
+    out
 }
 
 #[cfg(test)]
@@ -93,6 +142,26 @@ mod tests {
             "t",
         )
         .unwrap()
+    }
+
+    #[test]
+    fn strand_pairs_collapse_to_their_first_track() {
+        let t = Targets::parse(
+            "index\tidentifier\tstrand_pair\tgroup\n0\tA+\t1\tRNA\n1\tA-\t0\tRNA\n2\tB\t2\tDNA\n3\tC-\t4\tRNA\n4\tC+\t3\tRNA\n",
+            "t",
+        )
+        .unwrap();
+        let all = select(&t, &TrackQuery { indices: Some("all".into()), ..Default::default() }).unwrap();
+        let got = collapse_strand_pairs(all, &t);
+        let want = vec![
+            Column { label: "A+".into(), tracks: vec![0] },
+            Column { label: "B".into(), tracks: vec![2] },
+            Column { label: "C-".into(), tracks: vec![3] },
+        ];
+        assert_eq!(got, want);
+        let groups = select(&t, &TrackQuery { aggregate_group: true, ..Default::default() }).unwrap();
+        let got = collapse_strand_pairs(groups, &t);
+        assert_eq!(got[0], Column { label: "RNA".into(), tracks: vec![0, 3] });
     }
 
     #[test]
@@ -112,5 +181,17 @@ mod tests {
         assert_eq!(select(&t, &q(None, None, Some("ChIP"), false)).unwrap()[0].tracks, vec![1]);
         assert!(select(&t, &q(Some("5"), None, None, false)).is_err());
         assert!(select(&t, &q(None, Some("zzz"), None, false)).is_err());
+    }
+
+    #[test]
+    fn info_tracks_by_index_or_regex_among_the_scored() {
+        let t = sheet();
+        let labels = |c: Vec<Column>| c.into_iter().map(|c| c.label).collect::<Vec<_>>();
+        assert_eq!(labels(info_columns(&t, &[0, 1, 2], "0,2", false).unwrap()), vec!["A_RNA", "C_RNA"]);
+        assert_eq!(labels(info_columns(&t, &[0, 1], "0-2", false).unwrap()), vec!["A_RNA", "B_chip"]);
+        assert_eq!(labels(info_columns(&t, &[0, 1, 2], "RNA", false).unwrap()), vec!["A_RNA", "C_RNA"]);
+        assert_eq!(labels(info_columns(&t, &[0, 1, 2], "all", true).unwrap()), vec!["RNA", "ChIP"]);
+        assert!(info_columns(&t, &[1], "0", false).unwrap_err().to_string().contains("none of the scored"));
+        assert!(info_columns(&t, &[0], "7", false).unwrap_err().to_string().contains("--info-tracks"));
     }
 }

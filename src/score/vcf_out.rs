@@ -22,17 +22,22 @@ fn clean(s: &str) -> String {
     s.replace('"', "'").replace(['\n', '\r'], " ")
 }
 
-/// `##` header lines to add, in order.
+/// `##` header lines to add, in order. The INFO Description ends with `Format: A|B|C`
+/// (what `bcftools +split-vep` reads); each statistic's formula has its own
+/// `##shorkie_stat` line, so no `|` of a formula can be taken for a field separator.
 pub fn header_lines(p: &Provenance) -> Vec<String> {
     let version = env!("CARGO_PKG_VERSION");
-    let format = format!("ALLELE|GENE|{}", p.value_names.join("|"));
+    let format = format!("ALLELE|Consequence|GENE|{}", p.value_names.join("|"));
     let what = if p.lm {
-        "zero-shot language-model score LLR=ln(p_alt/p_ref) at the masked site".to_string()
+        "LLR: zero-shot language-model score ln(p_alt/p_ref) at the masked site".to_string()
     } else {
-        let formulas: Vec<&str> = p.stats.iter().map(|s| s.formula()).collect();
+        let names: Vec<&str> = p.stats.iter().map(|s| s.name()).collect();
         format!(
-            "{} over output bins on untransformed predictions, averaged over ensemble passes",
-            formulas.join("; ")
+            "Statistics {} (formulas in the ##shorkie_stat lines) over output bins on untransformed predictions, averaged over ensemble passes. \
+             For each statistic S: S_max is the value of largest magnitude over the scored tracks and S_track that track's identifier; \
+             S_<group> is the mean over the scored tracks of that targets-sheet group (S_mean: over all scored tracks when the sheet has no groups); \
+             further S_<track> fields are per-track values asked for with --info-tracks. The full matrix goes to --scores-out",
+            names.join(", ")
         )
     };
     let genes = if p.gene_mode {
@@ -41,19 +46,27 @@ pub fn header_lines(p: &Provenance) -> Vec<String> {
         " GENE is '.' (whole output window)."
     };
     let desc = format!(
-        "Shorkie variant effect per ALT allele. Format: {format}. {what}.{genes} Tracks: {}. Ensemble: {}. Models: {}. shorkie-score {version}",
+        "Shorkie variant effect per ALT allele. Consequence is the variant class (SNV, substitution, insertion, deletion, indel). {what}.{genes} Tracks: {}. Ensemble: {}. Models: {}. shorkie-score {version}. Format: {format}",
         p.tracks,
         p.ensemble,
         p.models.join(",")
     );
     let reasons: Vec<&str> = SkipReason::ALL.iter().map(|r| r.as_str()).collect();
-    vec![
-        format!("##shorkie_scoreVersion={version}"),
-        format!("##shorkie_scoreCommand={}", clean(&p.command)),
-        format!("##INFO=<ID={KEY},Number=.,Type=String,Description=\"{}\">", clean(&desc)),
-        format!(
-            "##INFO=<ID={SKIP_KEY},Number=.,Type=String,Description=\"ALT alleles passed through unscored, as ALLELE|reason; reasons: {}\">",
-            reasons.join(", ")
-        ),
-    ]
+    let mut lines = vec![format!("##shorkie_scoreVersion={version}"), format!("##shorkie_scoreCommand={}", clean(&p.command))];
+    if !p.lm {
+        for s in &p.stats {
+            let formula = s.formula();
+            let formula = formula.split_once('=').map_or(formula, |(_, f)| f);
+            lines.push(format!("##shorkie_stat=<ID={},Formula=\"{}\">", s.name(), clean(formula)));
+        }
+    }
+    // Everything before "Format: " is prose; a '|' there would confuse no parser, but
+    // keeping it out leaves one '|'-separated list in the line.
+    let (prose, fields) = desc.split_at(desc.rfind("Format: ").unwrap_or(desc.len()));
+    lines.push(format!("##INFO=<ID={KEY},Number=.,Type=String,Description=\"{}{}\">", clean(prose).replace('|', "/"), clean(fields)));
+    lines.push(format!(
+        "##INFO=<ID={SKIP_KEY},Number=.,Type=String,Description=\"ALT alleles passed through unscored, as ALLELE|reason; reasons: {}\">",
+        reasons.join(", ")
+    ));
+    lines
 }

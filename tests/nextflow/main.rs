@@ -189,7 +189,7 @@ fn glob_matching() {
 /// every few kb with the real reference base, an indel, a multi-allelic site, records
 /// near the contig ends (skipped and flagged by the scorer) and a reference mismatch.
 fn two_contig_fixture(dir: &Path) -> (PathBuf, PathBuf) {
-    let chr_i = shorkie::fasta::Fasta::open(&data("chrI.fa.gz")).unwrap();
+    let chr_i = shorkie::formats::indexed_fasta::Fasta::open(&data("chrI.fa.gz")).unwrap();
     let seq = chr_i.fetch_padded("chrI", 0, 200_000).unwrap();
     let (a, b) = seq.split_at(110_000);
     let mut fa = String::new();
@@ -261,6 +261,9 @@ fn score_module_with_track_model_default_model_and_genes() {
     let out = records(&t.path().join("tracks.vcf.gz"));
     assert_eq!(out.len(), input.len(), "every record comes back");
     assert!(info_has(&out, "SHORKIE") >= 5, "{out:?}");
+    // The MultiQC custom content, named for MultiQC to find it, counts this run.
+    let mqc: serde_json::Value = serde_json::from_str(&text(&t.path().join("tracks.shorkie_score_mqc.json"))).unwrap();
+    assert_eq!(mqc["data"]["tracks"]["records"], input.len());
     t.stub(&m);
 
     // Embedded default model: no model, params or targets given.

@@ -17,6 +17,7 @@ process SHORKIE_SCORE {
     output:
     tuple val(meta), path("*.vcf.gz"), emit: vcf
     tuple val(meta), path("*.vcf.gz.tbi"), emit: tbi, optional: true
+    tuple val(meta), path("*_mqc.json"), emit: stats, topic: multiqc_files
     tuple val("${task.process}"), val('shorkie'), eval('shorkie-score --version | sed "s/^shorkie-score //"'), emit: versions_shorkie, topic: versions
 
     when:
@@ -42,6 +43,8 @@ process SHORKIE_SCORE {
         --threads ${task.cpus} \\
         --output-type z \\
         --output ${prefix}.vcf.gz \\
+        --stats-json ${prefix}.shorkie_score_mqc.json \\
+        --stats-name ${prefix} \\
         ${vcf}
     """
 
@@ -49,5 +52,6 @@ process SHORKIE_SCORE {
     def prefix = task.ext.prefix ?: "${meta.id}"
     """
     echo "" | gzip > ${prefix}.vcf.gz
+    touch ${prefix}.shorkie_score_mqc.json
     """
 }
