@@ -868,7 +868,7 @@ fn default_info_is_a_summary_whose_every_field_bcftools_split_vep_splits() {
                         let best = (0..37).fold(0, |b, t| if per[t].abs() > per[b].abs() { t } else { b });
                         assert_eq!(f[&format!("{stat}_track")], format!("track{best}"), "{e}");
                         assert_eq!(f[&format!("{stat}_max")].parse::<f64>().unwrap(), per[best]);
-                        let sheet = shorkie::targets::Targets::from_file(&data("small_targets.txt")).unwrap();
+                        let sheet = shorkie::formats::targets::Targets::from_file(&data("small_targets.txt")).unwrap();
                         for g in ["RNA", "ChIP"] {
                             let members: Vec<f64> = (0..37).filter(|&t| sheet.rows[t].group.as_deref() == Some(g)).map(|t| per[t]).collect();
                             let mean = members.iter().sum::<f64>() / members.len() as f64;
@@ -1122,9 +1122,10 @@ fn full_size_default_lines_are_short_and_the_h5_matrix_equals_restricted_info() 
     let few = tmp.path().join("few.vcf");
     std::fs::write(&few, vcf.lines().take(3 + 4).map(|l| format!("{l}\n")).collect::<String>()).unwrap();
     let h5 = tmp.path().join("s.h5");
+    let params = full.join("params.json");
     let score = |extra: &[&str], input: &std::path::Path| -> String {
         let mut args = vec![
-            "-m", weights.to_str().unwrap(), "-p", full.join("params.json").to_str().unwrap(), "-t", sheet.to_str().unwrap(), "-f",
+            "-m", weights.to_str().unwrap(), "-p", params.to_str().unwrap(), "-t", sheet.to_str().unwrap(), "-f",
             fasta.to_str().unwrap(), "-q",
         ];
         args.extend_from_slice(extra);

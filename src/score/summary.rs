@@ -7,7 +7,7 @@
 //! and `_` only (split-vep replaces anything else with `_`, which would make `cov+` and
 //! `cov-` the same name), unique, and never starting with a digit.
 
-use crate::targets::Targets;
+use crate::formats::targets::Targets;
 
 /// How the summary reads the scored tracks.
 #[derive(Debug, Clone, Default, PartialEq)]

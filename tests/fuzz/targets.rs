@@ -223,7 +223,7 @@ fn fasta(_: &[u8], path: &Path, _: &Path) -> Result<(), String> {
 // ---- tables ------------------------------------------------------------------------------
 
 fn bed(_: &[u8], path: &Path, _: &Path) -> Result<(), String> {
-    shorkie::coverage::bed::read_bed(path).map(|_| ()).map_err(s)
+    shorkie::formats::bed::read_bed(path).map(|_| ()).map_err(s)
 }
 
 fn gtf(_: &[u8], path: &Path, _: &Path) -> Result<(), String> {
