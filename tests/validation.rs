@@ -271,3 +271,27 @@ fn an_embed_reader_error_mid_stream_fails_with_no_output() {
     let left: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
     assert!(!left.iter().any(|n| n.starts_with("e.") || n.starts_with(".tmp")), "left behind: {left:?}");
 }
+
+#[test]
+fn training_fold_and_rate_options_are_checked_before_use() {
+    let tmp = tempfile::tempdir().unwrap();
+    let params = tmp.path().join("params.json");
+    std::fs::write(
+        &params,
+        r#"{"model": {"seq_length": 512, "activation": "gelu", "trunk": [{"name": "conv_dna", "filters": 8, "kernel_size": 5, "pool_size": 16}], "head": {"name": "final", "units": 2}}}"#,
+    )
+    .unwrap();
+    let train = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_shorkie-train"))
+            .args(["--targets", "/nonexistent/t.txt", "--fasta", "/nonexistent/g.fa", "-p", &s(&params), "-o", &s(&tmp.path().join("run"))])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // --folds 0 used to underflow computing the message.
+    assert_one_line_error(&train(&["--folds", "0"]), &["--folds 0", "between 3 and 1000"]);
+    assert_one_line_error(&train(&["--folds", "1000000000000"]), &["--folds 1000000000000"]);
+    assert_one_line_error(&train(&["--max-n-frac", "NaN"]), &["--max-n-frac", "[0, 1]"]);
+    assert_one_line_error(&train(&["--lr", "NaN"]), &["--lr NaN"]);
+    assert_one_line_error(&train(&["--batch-size", "0"]), &["--batch-size must be at least 1"]);
+}

@@ -499,7 +499,12 @@ struct Request {
 fn shift_rows(x: &mut [f32], ch: usize, shift: i64) {
     let len = x.len() / ch;
     let s = shift.unsigned_abs() as usize;
-    if shift == 0 || s >= len {
+    if shift == 0 {
+        return;
+    }
+    // A shift plus an indel's realignment can exceed the window: everything moves out.
+    if s >= len {
+        x.fill(0.0);
         return;
     }
     if shift > 0 {
@@ -833,5 +838,25 @@ impl Predictor {
             }
         }
         Ok(outcomes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shifts_zero_fill_even_past_the_window() {
+        let base: Vec<f32> = (1..=8).map(|v| v as f32).collect();
+        let shifted = |shift: i64| {
+            let mut x = base.clone();
+            shift_rows(&mut x, 2, shift);
+            x
+        };
+        assert_eq!(shifted(0), base);
+        assert_eq!(shifted(1), vec![0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(shifted(-1), vec![3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 0.0, 0.0]);
+        assert_eq!(shifted(4), vec![0.0; 8]);
+        assert_eq!(shifted(-9), vec![0.0; 8]);
     }
 }
