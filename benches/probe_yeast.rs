@@ -33,7 +33,6 @@
 //! the out-of-fold predictions; differences are paired.
 
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -41,7 +40,7 @@ use candle_core::Device;
 use shorkie::dna::reverse_complement;
 use shorkie::embed::source::fasta_items;
 use shorkie::embed::{Embedder, Item, Layer, Pool};
-use shorkie::fasta::Fasta;
+use shorkie::formats::indexed_fasta::Fasta;
 use shorkie::probe::kmer::kmer_matrix;
 use shorkie::probe::{compare_splits, CvConfig, Matrix, Metric, ProbeData, SplitStrategy, Task};
 use shorkie::sim::rng::Rng;
@@ -62,36 +61,27 @@ struct Gene {
 }
 
 fn read_genes(path: &std::path::Path) -> Vec<Gene> {
-    let reader = std::io::BufReader::new(rust_htslib::bgzf::Reader::from_path(path).expect("GTF"));
-    let attr = |a: &str, key: &str| {
-        a.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(key).map(|v| v.trim().trim_matches('"').to_string()))
-    };
     let mut genes: Vec<Gene> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for line in reader.lines() {
-        let line = line.expect("GTF line");
-        let f: Vec<&str> = line.split('\t').collect();
-        if line.starts_with('#') || f.len() < 9 {
-            continue;
-        }
-        let (start, end) = (f[3].parse::<i64>().unwrap() - 1, f[4].parse::<i64>().unwrap());
-        let id = attr(f[8], "gene_id ").unwrap_or_default();
-        match f[2] {
+    for r in shorkie::formats::gtf::Records::open(path).expect("GTF") {
+        let r = r.expect("GTF record");
+        let id = r.attribute("gene_id").unwrap_or_default();
+        match r.feature.as_str() {
             "gene" => {
                 index.insert(id.clone(), genes.len());
                 genes.push(Gene {
                     id: id.clone(),
-                    chrom: f[0].into(),
-                    strand: f[6].chars().next().unwrap_or('+'),
-                    biotype: attr(f[8], "gene_biotype ").unwrap_or_default(),
-                    name: attr(f[8], "gene_name ").unwrap_or_else(|| id.clone()),
-                    span: (start, end),
+                    chrom: r.contig.clone(),
+                    strand: r.strand.unwrap_or('+'),
+                    biotype: r.attribute("gene_biotype").unwrap_or_default(),
+                    name: r.attribute("gene_name").unwrap_or_else(|| id.clone()),
+                    span: (r.start, r.end),
                     cds: Vec::new(),
                 });
             }
             "CDS" => {
                 if let Some(&g) = index.get(&id) {
-                    genes[g].cds.push((start, end));
+                    genes[g].cds.push((r.start, r.end));
                 }
             }
             _ => {}

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use shorkie::convert::{convert, save_safetensors};
-use shorkie::fasta::Fasta;
+use shorkie::formats::indexed_fasta::Fasta;
 use shorkie::keras_h5::KerasModel;
 use shorkie::{Params, SeqNN};
 

@@ -104,7 +104,7 @@ impl<'a> Ensemble<'a> {
                 }
             }
         }
-        let sum = sum.expect("at least one prediction");
+        let sum = sum.ok_or_else(|| Error::Input("nothing to predict with: no model or no shift".into()))?;
         Ok((sum.to_dtype(DType::F32)? / count as f64)?)
     }
 }
@@ -113,6 +113,21 @@ impl<'a> Ensemble<'a> {
 mod tests {
     use super::*;
     use candle_core::Device;
+
+    #[test]
+    fn no_shift_is_an_error_not_a_panic() {
+        let p = crate::Params::from_json_str(
+            r#"{"model": {"seq_length": 8, "activation": "relu", "trunk": [{"name": "conv_dna", "filters": 2, "kernel_size": 3}], "head": {"name": "final", "units": 1}}}"#,
+            "p.json",
+        )
+        .unwrap();
+        let (m, _) = SeqNN::fresh(&p, 4, &Device::Cpu).unwrap();
+        let models = [m];
+        let mut e = Ensemble::new(&models);
+        e.shifts.clear();
+        let x = Tensor::zeros((1, 8, 4), DType::F32, &Device::Cpu).unwrap();
+        assert!(e.predict(&x).unwrap_err().to_string().contains("no shift"));
+    }
 
     #[test]
     fn reverse_complement_swaps_bases_and_keeps_extra_channels() {

@@ -1,6 +1,5 @@
 //! File output that never leaves a truncated file behind.
 
-use std::io::Write;
 use std::path::Path;
 
 use std::collections::HashMap;
@@ -12,6 +11,9 @@ use crate::error::{Error, Result};
 /// Makes output directory `dir` (and its parents) if needed and checks that files can be
 /// made in it, so a bad destination fails before any work.
 pub fn prepare_output_dir(dir: &Path) -> Result<()> {
+    if dir.as_os_str() == "-" {
+        return Err(Error::Input("-o -: this output is a directory of files, not a stream; give a directory".into()));
+    }
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::Input(format!("{}: cannot create output directory ({e})", dir.display())))?;
     tempfile::NamedTempFile::new_in(dir)
@@ -19,58 +21,7 @@ pub fn prepare_output_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut staged = Staged::new(path)?;
-    staged.file().write_all(bytes).map_err(|e| Error::io(path, e))?;
-    staged.commit()
-}
-
-/// An output file written under a temporary name beside its destination and renamed into
-/// place by [`Staged::commit`]; dropped uncommitted, it leaves nothing behind.
-pub struct Staged {
-    tmp: tempfile::NamedTempFile,
-    path: std::path::PathBuf,
-}
-
-impl Staged {
-    pub fn new(path: &Path) -> Result<Self> {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::io(path, std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("directory {} does not exist", dir.display()),
-            )));
-        }
-        let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(path, e))?;
-        Ok(Staged { tmp, path: path.to_path_buf() })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn file(&mut self) -> &mut std::fs::File {
-        self.tmp.as_file_mut()
-    }
-
-    pub fn commit(self) -> Result<()> {
-        let path = self.path;
-        self.tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
-        // tempfile creates 0600 files; outputs are ordinary files.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let perms = std::fs::Permissions::from_mode(0o644);
-            self.tmp.as_file().set_permissions(perms).map_err(|e| Error::io(&path, e))?;
-        }
-        self.tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
-        Ok(())
-    }
-}
+pub use crate::staged::{write_atomic, Staged};
 
 /// Saves f32 tensors (sorted by name) with metadata as safetensors, atomically.
 pub fn save_tensors(tensors: &HashMap<String, Tensor>, meta: HashMap<String, String>, path: &Path) -> Result<()> {

@@ -4,6 +4,8 @@
 //! through the block registry in [`blocks`]; [`keras_h5`] and [`convert`] bring the
 //! published Keras weights over; [`ensemble`] averages folds and augmentations.
 
+pub mod bgzf;
+pub mod bigwig_out;
 pub mod blocks;
 pub mod cli;
 pub mod builder;
@@ -16,9 +18,7 @@ pub mod dna;
 pub mod ensemble;
 pub mod error;
 pub mod embed;
-pub mod fasta;
-pub mod fasta_stream;
-pub mod gtf;
+pub mod formats;
 pub mod io;
 pub mod ism;
 pub mod keras_h5;
@@ -32,7 +32,7 @@ pub mod predict;
 pub mod probe;
 pub mod score;
 pub mod sim;
-pub mod targets;
+pub mod staged;
 pub mod threads;
 pub mod train;
 pub mod viz;

@@ -125,6 +125,23 @@ fn check_args(args: &Map<String, Value>, at: &str) -> std::result::Result<(), St
     Ok(())
 }
 
+/// Most input values of one forward pass (2^31 float32 = 8 GiB).
+pub const MAX_BATCH_VALUES: u64 = 1 << 31;
+
+/// A batch of `batch` sequences of `seq_len` × `channels` inputs must fit
+/// [`MAX_BATCH_VALUES`]: a large `--batch-size` with a long model would abort allocating.
+pub fn batch_input(batch: usize, seq_len: usize, channels: usize) -> Result<()> {
+    count(batch as u64, MAX_BATCH, "--batch-size")?;
+    let values = (batch as u64).saturating_mul(seq_len as u64).saturating_mul(channels as u64);
+    if values > MAX_BATCH_VALUES {
+        return Err(Error::Input(format!(
+            "--batch-size {batch}: {batch} sequences of {seq_len} bp × {channels} channels are more than {MAX_BATCH_VALUES} input values per pass; use at most {}",
+            (MAX_BATCH_VALUES / (seq_len as u64 * channels as u64).max(1)).max(1)
+        )));
+    }
+    Ok(())
+}
+
 /// The number of values in a weight of `shape`, refused above [`MAX_WEIGHT_VALUES`].
 pub fn weight_values(shape: &[usize], what: &str) -> Result<u64> {
     let n = shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
@@ -181,6 +198,9 @@ mod tests {
         assert!(fraction(0.5, "--max-n-frac").is_ok());
         assert_eq!(count(0, 10, "--batch-size").unwrap_err().to_string(), "--batch-size must be at least 1");
         assert!(count(11, 10, "--batch-size").unwrap_err().to_string().contains("larger than the limit (10)"));
+        assert!(batch_input(8, 16384, 170).is_ok());
+        let e = batch_input(4096, 16384, 170).unwrap_err().to_string();
+        assert!(e.starts_with("--batch-size 4096:") && e.ends_with("use at most 771"), "{e}");
         assert!(weight_values(&[1 << 20, 1 << 20, 4], "w").is_err());
         assert!(weight_values(&[usize::MAX, 2], "w").is_err());
         assert_eq!(weight_values(&[3, 4], "w").unwrap(), 12);

@@ -10,7 +10,7 @@ use crate::device::parse_device;
 use crate::error::{Error, Result};
 use crate::score::encode::InputLayout;
 use crate::score::tracks::{select, Column, TrackQuery};
-use crate::targets::Targets;
+use crate::formats::targets::Targets;
 use crate::{Params, SeqNN};
 
 #[derive(clap::Args, Debug, Clone)]

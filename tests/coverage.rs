@@ -7,7 +7,7 @@ use std::path::Path;
 
 use common::{data, run_python};
 use shorkie::coverage::{folds, Blacklist, CoverageSource, BLACKLIST_BUFFER};
-use shorkie::targets::Targets;
+use shorkie::formats::targets::Targets;
 
 /// Writes the BigWigs, blacklist and sheet into argv[1], then prints the expected targets
 /// of each window as JSON, following hound_data_read.py step by step in numpy.
@@ -313,7 +313,7 @@ fn duplicate_identifier_is_named() {
 fn fold_out_of_range_is_clear() {
     let contigs = fasta_contigs();
     let gaps =
-        shorkie::coverage::read_bed(&data("../../../shared/data/shorkie/R64_assembly_gaps.bed")).unwrap_or_default();
+        shorkie::formats::bed::read_bed(&data("../../../shared/data/shorkie/R64_assembly_gaps.bed")).unwrap_or_default();
     let segs = folds::fold_segments(&contigs, &gaps, 1000, 50_000);
     let assignment = folds::assign_folds(&segs, 4, 44);
     let e = folds::split(&segs, &assignment, 4, 7).unwrap_err().to_string();

@@ -193,7 +193,7 @@ fn short_sequences_are_n_padded_and_long_ones_tiled() {
 #[test]
 fn bed_regions_are_embedded_in_their_genome_context() {
     let genome = data("chrI.fa.gz");
-    let fasta = shorkie::fasta::Fasta::open(&genome).unwrap();
+    let fasta = shorkie::formats::indexed_fasta::Fasta::open(&genome).unwrap();
     let (start, end) = (10_000usize, 10_500usize);
     let offset = (L - 500) / 2;
     let window = fasta.fetch_padded("chrI", (start - offset) as i64, (start - offset + L) as i64).unwrap();

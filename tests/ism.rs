@@ -103,7 +103,7 @@ fn fast_ism_with_a_track_subset_equals_the_full_heads_columns() {
 fn ensemble_ism_with_rc_and_shifts_equals_brute_force_and_the_scorers_ensemble() {
     let (_, model) = small();
     let models = vec![model];
-    let targets = shorkie::targets::Targets::from_file(&data("small_targets.txt")).unwrap();
+    let targets = shorkie::formats::targets::Targets::from_file(&data("small_targets.txt")).unwrap();
     let tracks: Vec<usize> = vec![0, 2, 5, 30];
     let spec = |fast| RunSpec {
         tracks: tracks.clone(),
@@ -343,11 +343,11 @@ fn cli_bad_input_gives_one_line_errors() {
     let model = small_model();
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("chrI\t230000\t230300\n", vec!["line 1", "runs past the end of chrI"]),
-        ("chrX\t1\t10\n", vec!["line 1", "chrX", "not in the FASTA"]),
-        ("chrI\t1\t10\nchrI\t50\t50\n", vec!["line 2", "empty"]),
-        ("chrI\t100\t5000\n", vec!["line 1", "longer than the model"]),
-        ("chrI\tten\t20\n", vec!["line 1", "not a whole number"]),
+        ("chrI\t230000\t230300\n", vec![":1: ", "runs past the end of chrI"]),
+        ("chrX\t1\t10\n", vec![":1: ", "chrX", "not in the FASTA"]),
+        ("chrI\t1\t10\nchrI\t50\t50\n", vec![":2: ", "empty"]),
+        ("chrI\t100\t5000\n", vec![":1: ", "longer than the model"]),
+        ("chrI\tten\t20\n", vec![":1: ", "not a whole number"]),
     ];
     for (i, (bed, needles)) in cases.iter().enumerate() {
         let p = dir.path().join(format!("b{i}.bed"));

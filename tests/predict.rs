@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 
 use candle_core::{Device, Tensor};
 use common::{assert_one_line_error, data, run_python, small_model};
-use shorkie::fasta::Fasta;
+use shorkie::formats::indexed_fasta::Fasta;
 use shorkie::score::encode::InputLayout;
 use shorkie::{Params, SeqNN};
 

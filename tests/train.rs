@@ -13,7 +13,7 @@ use candle_core::Device;
 use common::{assert_one_line_error, data, trainer_weights, run_python};
 use shorkie::coverage::blacklist::Blacklist;
 use shorkie::coverage::folds::Segment;
-use shorkie::targets::Targets;
+use shorkie::formats::targets::Targets;
 use shorkie::train::adam::AdamConfig;
 use shorkie::train::supervised::{Augment, CoverageData, CoverageTask, Geometry};
 use shorkie::train::trainer::{Restore, TrainOptions, Trainer};

@@ -201,7 +201,7 @@ bw.addEntries(['chrA'] * 400, list(range(0, 40000, 100)), ends=list(range(50, 40
     assert_one_line_error(&out, &["targets.txt", "no BigWig has data", "chrB"]);
 
     // The library check shorkie-eval runs before it predicts anything.
-    let targets = shorkie::targets::Targets::from_file(&dir.join("targets.txt")).unwrap();
+    let targets = shorkie::formats::targets::Targets::from_file(&dir.join("targets.txt")).unwrap();
     let p = shorkie::Params::from_json_str(params, "params.json").unwrap();
     let (model, _) = shorkie::SeqNN::fresh(&p, 4, &candle_core::Device::Cpu).unwrap();
     let geometry = shorkie::train::supervised::Geometry::of(&model, &targets, None).unwrap();

@@ -1,7 +1,7 @@
 //! shorkie-embed: FASTA records or BED regions in, one embedding per sequence out (a
 //! trunk layer's output, pooled), as TSV, NPY or NPZ.
 
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -10,9 +10,9 @@ use shorkie::embed::output::{Format, Writer};
 use shorkie::embed::pipeline::{run, RunOptions};
 use shorkie::embed::source::{bed_items, fasta_items};
 use shorkie::embed::{Embedder, Layer, Pool};
-use shorkie::fasta::Fasta;
+use shorkie::formats::indexed_fasta::Fasta;
 use shorkie::model_args::ModelArgs;
-use shorkie::predict::input::open_text_arg;
+use shorkie::formats::text;
 use shorkie::Error;
 
 #[derive(Parser, Debug)]
@@ -89,6 +89,7 @@ fn main() {
             return Err(Error::Input("--fasta is the genome for --bed; give FASTA records to embed as the positional input".into()));
         }
         let loaded = cli.model.load()?;
+        shorkie::limits::batch_input(cli.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
         let mut models = loaded.models;
         let model = models.remove(0);
         if cli.list_layers {
@@ -115,17 +116,17 @@ fn main() {
                 let (bed, genome) = (bed.clone(), genome.clone());
                 let source = move || {
                     let fasta = Fasta::open(&genome)?;
-                    let shown = if bed == "-" { "<stdin>".to_string() } else { bed.clone() };
-                    let reader = BufReader::new(open_text_arg(&bed)?);
-                    Ok(bed_items(reader, &shown, fasta, &genome.display().to_string(), planner))
+                    let regions = shorkie::formats::bed::open(&bed)?;
+                    Ok(bed_items(regions, fasta, &genome.display().to_string(), planner))
                 };
                 run(source, embedder, &opts, |m, e| writer.write(m, e))?
             }
             _ => {
                 let input = cli.input.clone().unwrap_or_else(|| "-".into());
                 let source = move || {
-                    let shown = if input == "-" { "<stdin>".to_string() } else { input.clone() };
-                    Ok(fasta_items(BufReader::new(open_text_arg(&input)?), &shown, planner))
+                    let input = text::open(&input)?;
+                    let shown = input.source().to_string();
+                    Ok(fasta_items(input, &shown, planner))
                 };
                 run(source, embedder, &opts, |m, e| writer.write(m, e))?
             }

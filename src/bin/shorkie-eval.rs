@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use shorkie::coverage::blacklist::{Blacklist, BLACKLIST_BUFFER};
 use shorkie::coverage::folds::Segment;
-use shorkie::gtf::GeneIndex;
-use shorkie::targets::Targets;
+use shorkie::formats::gtf::GeneIndex;
+use shorkie::formats::targets::Targets;
 use shorkie::train::evaluate::{evaluate, Evaluation};
 use shorkie::train::plot::{line_chart, write_chart, Series};
 use shorkie::train::supervised::{CoverageData, Geometry};
@@ -59,26 +59,25 @@ struct Cli {
     quiet: bool,
 }
 
+/// hound's sequences.bed: contig, start, end and the split (`train`, `valid`, `test`) as
+/// the BED name column; the windows of `split`.
 fn read_sequences(path: &Path, split: &str) -> shorkie::Result<Vec<Segment>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let (records, source) = shorkie::formats::bed::read_records(&path.display().to_string())?;
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let f: Vec<&str> = line.split('\t').collect();
-        let bad = |what: &str| Error::Input(format!("{}: line {}: {what}", path.display(), i + 1));
-        if f.len() < 4 {
-            return Err(bad("expected contig, start, end, split"));
-        }
-        let start: u64 = f[1].parse().map_err(|_| bad(&format!("bad start \"{}\"", f[1])))?;
-        let end: u64 = f[2].parse().map_err(|_| bad(&format!("bad end \"{}\"", f[2])))?;
-        if f[3] == split {
-            out.push(Segment { contig: f[0].to_string(), start, end });
+    for r in records {
+        match r.name.as_deref() {
+            None => {
+                return Err(Error::Input(format!(
+                    "{source}:{}: no split column (expected contig, start, end, split)",
+                    r.line
+                )))
+            }
+            Some(s) if s == split => out.push(r.interval),
+            Some(_) => {}
         }
     }
     if out.is_empty() {
-        return Err(Error::Input(format!("{}: no \"{split}\" windows", path.display())));
+        return Err(Error::Input(format!("{source}: no \"{split}\" windows")));
     }
     Ok(out)
 }
@@ -198,7 +197,7 @@ fn main() {
             None => None,
         };
         let ev = evaluate(&model, &data, &windows, genes.as_ref(), cli.batch_size, cli.rc)?;
-        std::fs::create_dir_all(&cli.output).map_err(|e| Error::io(&cli.output, e))?;
+        shorkie::io::prepare_output_dir(&cli.output)?;
         write_reports(&cli.output, &ev)?;
         let undefined: Vec<&str> = ev.tracks.iter().filter(|t| !t.pearson_r.is_finite()).map(|t| t.identifier.as_str()).collect();
         if !undefined.is_empty() {

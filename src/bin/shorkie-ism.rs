@@ -102,6 +102,7 @@ fn main() {
         shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         shorkie::io::prepare_output_dir(&cli.output)?;
         let loaded = cli.model.load()?;
+        shorkie::limits::batch_input(cli.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
         if loaded.looks_lm() {
             return Err(Error::Input(
                 "shorkie-ism needs a track model (the language model's zero-shot scores come from shorkie-score)".into(),
@@ -126,7 +127,7 @@ fn main() {
         let mut tracks: Vec<usize> = columns.iter().flat_map(|c| c.tracks.iter().copied()).collect();
         tracks.sort_unstable();
         tracks.dedup();
-        let fasta = shorkie::fasta::Fasta::open(&cli.fasta)?;
+        let fasta = shorkie::formats::indexed_fasta::Fasta::open(&cli.fasta)?;
         let seq_len = loaded.params.model.seq_length;
         shorkie::limits::at_most(cli.flank as u64, seq_len as u64, "--flank")?;
         let wins = if cli.vcf {
@@ -135,7 +136,11 @@ fn main() {
             windows::from_bed(&cli.input, &fasta, seq_len)?
         };
         let genes = match &cli.gtf {
-            Some(p) => Some(shorkie::gtf::GeneIndex::from_path(p)?),
+            Some(p) => {
+                let genes = shorkie::formats::gtf::GeneIndex::from_path(p)?;
+                genes.check_contigs(p, &fasta)?;
+                Some(genes)
+            }
             None => None,
         };
         let runner = Runner::new(&loaded.models, RunSpec {

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
 use shorkie::ensemble::Ensemble;
-use shorkie::fasta::Fasta;
+use shorkie::formats::indexed_fasta::Fasta;
 use shorkie::model_args::{AugmentArgs, ModelArgs, TrackArgs};
-use shorkie::predict::input::{open_text_arg, read_bed_text};
+use shorkie::formats::{bed, text};
 use shorkie::predict::output::{write_bigwig_dir, write_bigwig_stream, BedGraph, Collected};
 use shorkie::predict::{predict, ColumnValues, Geometry, Input, Options};
 use shorkie::Error;
@@ -75,7 +75,7 @@ enum Dest {
     BigWigDir(PathBuf),
     BigWigStdout,
     BedGraphStdout,
-    BedGraphFile(PathBuf, tempfile::NamedTempFile),
+    BedGraphFile(shorkie::io::Staged),
 }
 
 fn destination(cli: &Cli, columns: usize) -> shorkie::Result<Dest> {
@@ -101,15 +101,7 @@ fn destination(cli: &Cli, columns: usize) -> shorkie::Result<Dest> {
             Dest::BigWigDir(PathBuf::from(dir))
         }
         (OutType::Bedgraph, None | Some("-")) => Dest::BedGraphStdout,
-        (OutType::Bedgraph, Some(file)) => {
-            let path = PathBuf::from(file);
-            let dir = match path.parent() {
-                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(&path, e))?;
-            Dest::BedGraphFile(path, tmp)
-        }
+        (OutType::Bedgraph, Some(file)) => Dest::BedGraphFile(shorkie::io::Staged::new(Path::new(file))?),
     })
 }
 
@@ -120,6 +112,7 @@ fn main() {
         shorkie::cli::set_threads(cli.threads);
         shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         let loaded = cli.model.load()?;
+        shorkie::limits::batch_input(cli.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
         let geo = Geometry::new(&loaded.models[0], cli.edge_bins)?;
         let columns = loaded.columns(&cli.track_args)?;
         let sheet = loaded.sheet()?;
@@ -127,8 +120,9 @@ fn main() {
         let passes = shifts.len() * if cli.augment.rc { 2 } else { 1 };
         let input = match &cli.fasta_input {
             Some(arg) => {
-                let source = if arg == "-" { "<stdin>" } else { arg.as_str() };
-                Input::from_fasta_records(open_text_arg(arg)?, source, &geo)?
+                let input = text::open(arg)?;
+                let source = input.source().to_string();
+                Input::from_fasta_records(input, &source, &geo)?
             }
             None => {
                 let fasta_path = cli
@@ -136,8 +130,8 @@ fn main() {
                     .as_ref()
                     .ok_or_else(|| Error::Input("BED regions need --fasta (the indexed genome)".into()))?;
                 let fasta = Fasta::open(fasta_path)?;
-                let (text, source) = read_bed_text(cli.regions.as_deref().unwrap_or("-"))?;
-                Input::from_bed(&text, &source, fasta, &fasta_path.display().to_string(), geo.bin_bp)?
+                let (regions, source) = bed::read_records(cli.regions.as_deref().unwrap_or("-"))?;
+                Input::from_bed(&regions, &source, fasta, &fasta_path.display().to_string(), geo.bin_bp)?
             }
         };
         let dest = destination(&cli, columns.len())?;
@@ -178,23 +172,13 @@ fn main() {
                 bg.finish()?;
                 (s, "bedGraph on stdout".to_string())
             }
-            Dest::BedGraphFile(path, tmp) => {
-                let file = tmp.reopen().map_err(|e| Error::io(&path, e))?;
-                let what = path.display().to_string();
-                let mut bg = BedGraph::new(std::io::BufWriter::new(file), &columns, &what)?;
+            Dest::BedGraphFile(mut staged) => {
+                let what = staged.shown();
+                let mut bg = BedGraph::new(std::io::BufWriter::new(&mut staged), &columns, &what)?;
                 let s = run(&mut |seg, v| bg.segment(&input, seg, &v))?;
-                let out = bg.finish()?;
-                drop(out);
-                tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    tmp.as_file()
-                        .set_permissions(std::fs::Permissions::from_mode(0o644))
-                        .map_err(|e| Error::io(&path, e))?;
-                }
-                tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
-                (s, format!("bedGraph {}", path.display()))
+                bg.finish()?;
+                staged.commit()?;
+                (s, format!("bedGraph {what}"))
             }
         };
         if !cli.quiet {

@@ -4,8 +4,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use shorkie::fasta::{ContigResolver, Fasta};
-use shorkie::score::pipeline::{run, OutFormat, RunOptions};
+use shorkie::formats::{contig_alias::ContigResolver, indexed_fasta::Fasta};
+use shorkie::score::pipeline::{run, IndexKind, OutFormat, RunOptions};
+use shorkie::score::resume::{command_line, input_identity};
 use shorkie::score::scorer::{OnRefMismatch, PlanOptions, Planner, Predictor, ScoreSpec};
 use shorkie::score::stats::Stat;
 use shorkie::model_args::{parse_list, Aggregate, AugmentArgs, ModelArgs, TrackArgs};
@@ -14,13 +15,9 @@ use shorkie::score::vcf_out::{header_lines, Provenance};
 use shorkie::Error;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-enum Fmt {
-    /// uncompressed VCF
-    V,
-    /// bgzip-compressed VCF
-    Z,
-    /// compressed BCF
-    B,
+enum IndexArg {
+    Csi,
+    Tbi,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -97,16 +94,28 @@ struct Cli {
     /// Compute threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
-    /// Output file (written as FILE.partial, renamed when complete); default stdout.
+    /// Output file, `-` for standard output (the default). A regular file is written as
+    /// FILE.partial (locked: one run per output) and renamed when complete.
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Output format.
-    #[arg(short = 'O', long = "output-type", value_enum, default_value = "v")]
-    output_type: Fmt,
-    /// Index the output (tabix for -O z, CSI for -O b).
-    #[arg(long)]
-    write_index: bool,
-    /// Continue a killed `-o FILE -O v` run from FILE.partial.
+    /// Output type: v (VCF), z (bgzipped VCF), b (BCF), u (uncompressed BCF); z0-z9 and
+    /// b0-b9 set the compression level. Default: from the -o suffix (.vcf, .vcf.gz,
+    /// .vcf.bgz, .bcf), else v. A type that contradicts the suffix is an error.
+    #[arg(short = 'O', long = "output-type")]
+    output_type: Option<String>,
+    /// Index the output (-O z or -O b): CSI by default, or -W=tbi / --write-index=tbi
+    /// (tabix, -O z only). The index is built before the output is renamed into place.
+    #[arg(short = 'W', long = "write-index", num_args = 0..=1, require_equals = true, default_missing_value = "csi", value_enum)]
+    write_index: Option<IndexArg>,
+    /// Score only records whose POS is in these regions (CHROM, CHROM:POS, CHROM:BEG-END,
+    /// comma-separated; 1-based); the input must be indexed (bcftools index).
+    #[arg(short = 'r', long, conflicts_with = "regions_file")]
+    regions: Option<String>,
+    /// As -r, from a file: CHROM POS or CHROM BEG END per line (1-based), or BED (.bed).
+    #[arg(short = 'R', long)]
+    regions_file: Option<PathBuf>,
+    /// Continue a killed `-o FILE` run from FILE.partial (any output type), after checking
+    /// that it was written from the same input with the same options.
     #[arg(long)]
     resume: bool,
     /// No progress bar or summary.
@@ -114,12 +123,47 @@ struct Cli {
     quiet: bool,
 }
 
+/// The output type from `-O` and the `-o` suffix, as bcftools picks it; an explicit type
+/// that contradicts the suffix is refused (a `.vcf.gz` holding plain text misleads every
+/// tool that opens it).
+fn output_format(explicit: Option<&str>, output: Option<&std::path::Path>) -> shorkie::Result<OutFormat> {
+    let by_suffix = output.filter(|p| p.as_os_str() != "-").and_then(OutFormat::from_suffix);
+    let Some(t) = explicit else {
+        return Ok(by_suffix.unwrap_or(OutFormat::Vcf));
+    };
+    let format = OutFormat::parse(t)?;
+    if let (Some(s), Some(p)) = (by_suffix, output) {
+        if !s.same_kind(format) {
+            return Err(Error::Input(format!(
+                "-O {t} writes {} but -o {} names {}; drop -O to follow the suffix, or rename the output",
+                format.name(),
+                p.display(),
+                s.name()
+            )));
+        }
+    }
+    Ok(format)
+}
+
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-score", || {
         let cli = Cli::parse();
         shorkie::cli::set_threads(cli.threads);
-        let command = std::env::args().collect::<Vec<_>>().join(" ");
+        let command = command_line(&std::env::args().collect::<Vec<_>>());
+        let format = output_format(cli.output_type.as_deref(), cli.output.as_deref())?;
+        let regions = match (&cli.regions, &cli.regions_file) {
+            (Some(r), _) => shorkie::score::source::parse_regions(r)?,
+            (None, Some(p)) => shorkie::score::source::read_regions_file(p)?,
+            (None, None) => Vec::new(),
+        };
+        let index = match cli.write_index {
+            None => None,
+            Some(IndexArg::Csi) => Some(IndexKind::Csi),
+            Some(IndexArg::Tbi) if matches!(format, OutFormat::VcfGz(_)) => Some(IndexKind::Tbi),
+            Some(IndexArg::Tbi) => return Err(Error::Input("-W=tbi (tabix) indexes bgzipped VCF (-O z) only; use -W=csi".into())),
+        };
+
         let loaded = cli.model.load()?;
         let looks_lm = loaded.looks_lm();
         let lm = match cli.mode {
@@ -143,7 +187,7 @@ fn main() {
             )));
         }
         shorkie::limits::fraction(cli.max_n_frac, "--max-n-frac")?;
-        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
+        shorkie::limits::batch_input(cli.batch_size, seq_len, loaded.layout.channels)?;
         let mut columns: Vec<Column> = loaded.columns(&cli.track_args)?;
         let strand_sum = cli.strand_pairs == StrandPairs::Sum && !lm;
         if strand_sum {
@@ -158,11 +202,15 @@ fn main() {
         let aggregate = cli.track_args.aggregate == Aggregate::Group;
         let fasta = Fasta::open(&cli.fasta)?;
         let aliases = match &cli.contig_alias {
-            Some(p) => ContigResolver::read_aliases(p)?,
+            Some(p) => ContigResolver::read_aliases(p, &fasta)?,
             None => Default::default(),
         };
         let genes = match &cli.gtf {
-            Some(p) if !lm => Some(std::sync::Arc::new(shorkie::gtf::GeneIndex::from_path(p)?)),
+            Some(p) if !lm => {
+                let genes = shorkie::formats::gtf::GeneIndex::from_path(p)?;
+                genes.check_contigs(p, &fasta)?;
+                Some(std::sync::Arc::new(genes))
+            }
             Some(_) => return Err(Error::Input("--gtf applies to track models, not the language model".into())),
             None => None,
         };
@@ -211,7 +259,7 @@ fn main() {
             device,
             cli.batch_size,
         )?;
-        let lines = header_lines(&Provenance {
+        let mut lines = header_lines(&Provenance {
             value_names: predictor.value_names(),
             stats,
             lm,
@@ -221,17 +269,18 @@ fn main() {
             command,
             gene_mode: cli.gtf.is_some(),
         });
+        if cli.input == "-" || std::path::Path::new(&cli.input).is_file() {
+            lines.push(input_identity(&cli.input)?);
+        }
         let summary = run(
             RunOptions {
                 input: cli.input.clone(),
                 output: cli.output.clone(),
-                format: match cli.output_type {
-                    Fmt::V => OutFormat::Vcf,
-                    Fmt::Z => OutFormat::VcfGz,
-                    Fmt::B => OutFormat::Bcf,
-                },
-                write_index: cli.write_index,
+                format,
+                index,
                 resume: cli.resume,
+                regions,
+                may_drop: matches!(cli.on_ref_mismatch, RefMismatch::Skip),
                 header_lines: lines,
                 progress: !cli.quiet && shorkie::cli::stderr_is_tty(),
                 batch_size: cli.batch_size,

@@ -9,7 +9,7 @@ use shorkie::coverage::folds;
 use shorkie::train::loop_args::LoopArgs;
 use shorkie::train::supervised::{shift_choices, CoverageData, CoverageTask, Geometry};
 use shorkie::train::trainer::{Restore, Trainer};
-use shorkie::targets::Targets;
+use shorkie::formats::targets::Targets;
 use shorkie::{Error, Params, SeqNN};
 
 #[derive(Parser, Debug)]
@@ -123,7 +123,7 @@ fn main() {
         }
         let data = CoverageData::load(&cli.fasta, targets, blacklist, geometry.clone())?.with_unmappable(unmap, cli.umap_clip);
         let gaps = match &cli.gaps {
-            Some(p) => shorkie::coverage::bed::read_bed(p)?,
+            Some(p) => shorkie::formats::bed::read_bed(p)?,
             None => Vec::new(),
         };
         let segments = folds::fold_segments(data.contig_sizes(), &gaps, geometry.seq_len as u64, cli.max_length);
@@ -136,7 +136,7 @@ fn main() {
         let test_w: Vec<_> = folds::tile(&split.test, seq_len, seq_len).into_iter().filter(keep).collect();
         data.check_windows_have_data(&valid_w, "valid")?;
         data.check_windows_have_data(&test_w, "test")?;
-        std::fs::create_dir_all(&cli.output).map_err(|e| Error::io(&cli.output, e))?;
+        shorkie::io::prepare_output_dir(&cli.output)?;
         let mut bed = String::new();
         for (label, ws) in [("train", &train_w), ("valid", &valid_w), ("test", &test_w)] {
             for w in ws.iter() {

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::numeric::round_f16;
 use super::transform::TrackTransform;
 use crate::error::{Error, Result};
-use crate::targets::Targets;
+use crate::formats::targets::Targets;
 
 /// One BigWig file (several sheet rows may share it).
 struct BwFile {

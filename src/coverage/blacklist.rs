@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::bed::{read_bed, Interval};
+use crate::formats::bed::{read_bed, Interval};
 use crate::error::Result;
 
 /// hound_data_read.py's `black_buffer`: bp added to each side of a blacklist interval.

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use super::bed::Interval;
+use crate::formats::bed::Interval;
 pub use super::tile::{tile, tile_snapped};
 use crate::error::{Error, Result};
 use crate::train::rng::Rng;

@@ -1,11 +1,10 @@
 //! Supervised training data from coverage tracks, following baskerville's hound_data
-//! scripts: the targets sheet ([`crate::targets`]), BigWig coverage pooled into targets
+//! scripts: the targets sheet ([`crate::formats::targets`]), BigWig coverage pooled into targets
 //! exactly as `hound_data_read.py` computes them ([`CoverageSource`], steps in
 //! [`transform`]), blacklist and unmappable regions ([`Blacklist`], [`umap`]), and the
 //! genome split into segments, cross-validation folds and model windows ([`folds`],
 //! [`tile()`]).
 
-pub mod bed;
 pub mod bigwig;
 pub mod blacklist;
 pub mod folds;
@@ -14,7 +13,6 @@ pub mod tile;
 pub mod transform;
 pub mod umap;
 
-pub use bed::{parse_bed, read_bed, Interval};
 pub use bigwig::CoverageSource;
 pub use blacklist::{Blacklist, BLACKLIST_BUFFER};
 pub use folds::{

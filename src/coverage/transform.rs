@@ -39,7 +39,7 @@
 
 use super::numeric::{mean_f32, median_f32, nan_to_num_f32, percentile_f32, round_f16, sum_f32, F16_MAX};
 use crate::error::{Error, Result};
-use crate::targets::Target;
+use crate::formats::targets::Target;
 
 /// hound_data_read.py's `--black_pct` default: the baseline is this quantile of the window.
 pub const BLACKLIST_PCT: f64 = 0.5;

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::io::BufRead;
 
-use crate::coverage::bed::{parse_bed_line, Interval};
+use crate::formats::bed::{BedReader, BedRecord, Interval};
 use crate::error::{Error, Result};
-use crate::fasta::Fasta;
-use crate::fasta_stream::FastaRecords;
+use crate::formats::indexed_fasta::Fasta;
+use crate::formats::fasta_stream::FastaRecords;
 
 use super::plan::{plan_windows, Window};
 use super::Pool;
@@ -119,48 +119,36 @@ pub fn fasta_items(reader: impl BufRead, source: &str, planner: Planner) -> impl
 
 /// BED regions (first three columns, an optional name in the fourth), each embedded in
 /// its genome context; errors name the file and line.
-pub fn bed_items(
-    reader: impl BufRead,
-    source: &str,
+pub fn bed_items<R: BufRead>(
+    regions: BedReader<R>,
     fasta: Fasta,
     fasta_name: &str,
     planner: Planner,
 ) -> impl Iterator<Item = Result<Item>> {
     let mut ids = Ids { seen: HashMap::new() };
-    let source = source.to_string();
+    let source = regions.source().to_string();
     let fasta_name = fasta_name.to_string();
-    let mut lines = reader.split(b'\n').enumerate();
+    let mut regions = regions;
     let mut index = 0u64;
     let mut any = false;
     let mut done = false;
-    std::iter::from_fn(move || loop {
+    std::iter::from_fn(move || {
         if done {
             return None;
         }
-        let Some((i, line)) = lines.next() else {
-            done = true;
-            return (!any).then(|| Err(Error::Input(format!("{source}: no regions"))));
-        };
-        let lineno = i + 1;
-        let fail = |what: String| {
-            Some(Err(Error::Input(format!("{source}:{lineno}: {what}"))))
-        };
-        let line = match line {
-            Ok(l) => l,
-            Err(e) => {
+        let record = match regions.next() {
+            None => {
                 done = true;
-                return fail(format!("cannot read ({e})"));
+                return (!any).then(|| Err(Error::Input(format!("{source}: no regions"))));
             }
-        };
-        let text = String::from_utf8_lossy(&line);
-        let (iv, name) = match parse_bed_line(&text) {
-            None => continue,
-            Some(Ok(parsed)) => parsed,
-            Some(Err(what)) => {
+            Some(Err(e)) => {
                 done = true;
-                return fail(what);
+                return Some(Err(e));
             }
+            Some(Ok(r)) => r,
         };
+        any = true;
+        let BedRecord { line: lineno, interval: iv, name } = record;
         let item = (|| -> std::result::Result<Item, String> {
             let Some(contig_len) = fasta.length(&iv.contig) else {
                 return Err(format!("contig {} is not in {fasta_name}", iv.contig));
@@ -172,7 +160,7 @@ pub fn bed_items(
                 return Err(format!("region {iv} runs past the end of {} ({contig_len} bp)", iv.contig));
             }
             let id = match name {
-                Some(name) if name != "." => name.to_string(),
+                Some(name) if name != "." => name,
                 _ => iv.to_string(),
             };
             let len = iv.len() as usize;
@@ -182,21 +170,19 @@ pub fn bed_items(
             let context = fasta.fetch_padded(&iv.contig, start + from, start + to).map_err(|e| e.to_string())?;
             Ok(Item { meta: Meta { index, id, origin: Some(iv.clone()), length: len }, windows, context, context_start: from })
         })();
-        any = true;
-        return match item {
+        let checked = item
+            .map_err(|what| Error::Input(format!("{source}:{lineno}: {what}")))
+            .and_then(|item| ids.check(&item.meta.id, &source, lineno, "region name").map(|()| item));
+        match checked {
             Ok(item) => {
-                if let Err(e) = ids.check(&item.meta.id, &source, lineno, "region name") {
-                    done = true;
-                    return Some(Err(e));
-                }
                 index += 1;
                 Some(Ok(item))
             }
-            Err(what) => {
+            Err(e) => {
                 done = true;
-                fail(what)
+                Some(Err(e))
             }
-        };
+        }
     })
 }
 

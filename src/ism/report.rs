@@ -8,7 +8,7 @@ use regex::Regex;
 
 use crate::error::{Error, Result};
 use crate::score::tracks::Column;
-use crate::targets::Targets;
+use crate::formats::targets::Targets;
 
 /// A window's ISM (or saliency) matrix over its mutated positions: `[len][4]`, A C G T.
 #[derive(Debug, Clone)]

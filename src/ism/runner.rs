@@ -5,7 +5,7 @@
 use crate::ensemble::{reverse_complement, shift_sequence, unreverse_output};
 use crate::error::{Error, Result};
 use crate::model::SeqNN;
-use crate::targets::Targets;
+use crate::formats::targets::Targets;
 
 use super::fast::{FastIsm, Mutant, Reference};
 use candle_core::Tensor;

@@ -2,12 +2,12 @@
 //! centred on it) or VCF records (`flank` bases either side of the variant mutated, the
 //! window placed as the scorer places it, so the variant's own scores agree).
 
-use std::path::Path;
 
 use rust_htslib::bcf::{self, Read as _};
 
 use crate::error::{Error, Result};
-use crate::fasta::Fasta;
+use crate::formats::bed::{BedRecord, Interval};
+use crate::formats::indexed_fasta::Fasta;
 
 /// The variant a window was made for.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,36 +47,18 @@ fn window(fasta: &Fasta, contig: &str, start: i64, seq_len: usize) -> Result<Vec
 
 /// BED regions (`-` for stdin); each must fit one model window.
 pub fn from_bed(path: &str, fasta: &Fasta, seq_len: usize) -> Result<Vec<IsmWindow>> {
-    let text = if path == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| Error::Input(format!("<stdin>: {e}")))?;
-        s
-    } else {
-        std::fs::read_to_string(path).map_err(|e| Error::io(Path::new(path), e))?
-    };
-    let source = if path == "-" { "<stdin>" } else { path };
+    let (records, source) = crate::formats::bed::read_records(path)?;
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() || line.starts_with('#') || line.starts_with("track") || line.starts_with("browser") {
-            continue;
-        }
-        let at = format!("{source}: line {}", i + 1);
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() < 3 {
-            return Err(Error::Input(format!("{at}: a BED line needs chrom, start and end (tab-separated)")));
-        }
-        let parse = |s: &str, what: &str| {
-            s.trim().parse::<i64>().map_err(|_| Error::Input(format!("{at}: {what} \"{s}\" is not a whole number")))
-        };
-        let (contig, s, e) = (f[0].to_string(), parse(f[1], "start")?, parse(f[2], "end")?);
+    for BedRecord { line, interval, name } in records {
+        let at = format!("{source}:{line}");
+        let Interval { contig, start: s, end: e } = interval;
         let Some(clen) = fasta.length(&contig) else {
             return Err(Error::Input(format!("{at}: contig \"{contig}\" is not in the FASTA")));
         };
-        if s < 0 || e <= s {
+        if e <= s {
             return Err(Error::Input(format!("{at}: region {contig}:{s}-{e} is empty or inverted")));
         }
-        if e > clen as i64 {
+        if e > clen {
             return Err(Error::Input(format!("{at}: region {contig}:{s}-{e} runs past the end of {contig} ({clen} bp)")));
         }
         let len = (e - s) as usize;
@@ -85,8 +67,10 @@ pub fn from_bed(path: &str, fasta: &Fasta, seq_len: usize) -> Result<Vec<IsmWind
                 "{at}: region of {len} bp is longer than the model's {seq_len} bp window; split it"
             )));
         }
+        // Within the contig, so within i64.
+        let (s, e) = (s as i64, e as i64);
         let start = s + (len as i64) / 2 - (seq_len / 2) as i64;
-        let name = f.get(3).map(|n| n.trim()).filter(|n| !n.is_empty()).map(str::to_string).unwrap_or(format!("{contig}:{}-{e}", s + 1));
+        let name = name.unwrap_or(format!("{contig}:{}-{e}", s + 1));
         out.push(IsmWindow {
             name,
             seq: window(fasta, &contig, start, seq_len)?,

@@ -15,12 +15,11 @@
 
 use std::collections::HashMap;
 use std::io::{BufReader, Read};
-use std::path::Path;
 
-use crate::coverage::bed::parse_bed_numbered;
 use crate::error::{Error, Result};
-use crate::fasta::Fasta;
-use crate::fasta_stream::FastaRecords;
+use crate::formats::bed::BedRecord;
+use crate::formats::fasta_stream::FastaRecords;
+use crate::formats::indexed_fasta::Fasta;
 
 use super::Geometry;
 
@@ -89,18 +88,18 @@ impl Input {
         (start, (start + b).min(self.seqs[seq].len))
     }
 
-    /// Regions of a BED text (`source` names it in errors) on the genome of `fasta`.
-    pub fn from_bed(text: &str, source: &str, fasta: Fasta, fasta_name: &str, bin_bp: usize) -> Result<Input> {
+    /// BED regions (read by [`crate::formats::bed`]; `source` names them in errors) on
+    /// the genome of `fasta`.
+    pub fn from_bed(regions: &[BedRecord], source: &str, fasta: Fasta, fasta_name: &str, bin_bp: usize) -> Result<Input> {
         let seqs: Vec<SeqInfo> =
             fasta.contigs().into_iter().map(|(name, len)| SeqInfo { name, len, origin_bin: 0 }).collect();
         let index: HashMap<&str, usize> = seqs.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
-        let regions = parse_bed_numbered(text, source)?;
         if regions.is_empty() {
             return Err(Error::Input(format!("{source}: no regions")));
         }
         let b = bin_bp as u64;
         let mut bins: Vec<(usize, i64, i64)> = Vec::with_capacity(regions.len());
-        for (line, iv) in &regions {
+        for BedRecord { line, interval: iv, .. } in regions {
             let bad = |what: String| Error::Input(format!("{source}:{line}: {what}"));
             let Some(&seq) = index.get(iv.contig.as_str()) else {
                 return Err(bad(format!("contig {} is not in {fasta_name}", iv.contig)));
@@ -147,41 +146,6 @@ impl Input {
         }
         Ok(Input { regions: seqs.len(), seqs, segments, bin_bp: geo.bin_bp, bases: Bases::Records(bases) })
     }
-}
-
-/// Reads a BED from a path (plain, gzip or bgzip) or `-` (stdin): its text and the name
-/// errors give it.
-pub fn read_bed_text(arg: &str) -> Result<(String, String)> {
-    if arg == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Error::Input(format!("<stdin>: cannot read the BED ({e})")))?;
-        return Ok((text, "<stdin>".into()));
-    }
-    let path = Path::new(arg);
-    let mut text = String::new();
-    open_text(path)?.read_to_string(&mut text).map_err(|e| Error::Input(format!("{arg}: cannot read ({e})")))?;
-    Ok((text, arg.to_string()))
-}
-
-/// A file (plain, gzip or bgzip) or `-` (stdin) for reading.
-pub fn open_text_arg(arg: &str) -> Result<Box<dyn Read>> {
-    if arg == "-" {
-        Ok(Box::new(std::io::stdin()))
-    } else {
-        open_text(Path::new(arg))
-    }
-}
-
-fn open_text(path: &Path) -> Result<Box<dyn Read>> {
-    if !path.is_file() {
-        let kind = if path.exists() { std::io::ErrorKind::InvalidInput } else { std::io::ErrorKind::NotFound };
-        return Err(Error::io(path, std::io::Error::new(kind, if path.exists() { "not a file" } else { "no such file" })));
-    }
-    let r = rust_htslib::bgzf::Reader::from_path(path)
-        .map_err(|e| Error::Input(format!("{}: cannot open ({e})", path.display())))?;
-    Ok(Box::new(r))
 }
 
 /// FASTA records (name = first word of the header), upper-cased; errors name the line.

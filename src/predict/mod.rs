@@ -21,7 +21,7 @@ use crate::ensemble::Ensemble;
 use crate::error::{Error, Result};
 use crate::score::encode::InputLayout;
 use crate::score::tracks::Column;
-use crate::targets::Targets;
+use crate::formats::targets::Targets;
 use crate::SeqNN;
 
 pub use input::{Input, Segment};

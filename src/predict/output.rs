@@ -7,11 +7,11 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use bigtools::beddata::BedParserStreamingIterator;
-use bigtools::{BigWigWrite, Value};
+use bigtools::Value;
 use tempfile::NamedTempFile;
 
 use crate::error::{Error, Result};
+use crate::staged::Staged;
 use crate::score::tracks::Column;
 
 use super::{Input, Segment};
@@ -89,50 +89,34 @@ impl Iterator for Values<'_> {
 }
 
 /// Writes column `col` of `collected` as a BigWig into `file`; `what` names it in errors.
-pub fn write_bigwig(file: File, input: &Input, collected: &[(Segment, Vec<f32>)], col: usize, ncols: usize, what: &str) -> Result<()> {
+pub fn write_bigwig(file: &File, input: &Input, collected: &[(Segment, Vec<f32>)], col: usize, ncols: usize, what: &str) -> Result<()> {
     let sizes = chrom_sizes(input)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start the BigWig writer runtime: {e}")))?;
     let values = Values { input, collected, col, ncols, segment: 0, bin: 0 };
-    let data = BedParserStreamingIterator::wrap_infallible_iter(values, false);
-    BigWigWrite::new(file, sizes)
-        .write(data, runtime)
-        .map_err(|e| Error::Other(format!("{what}: cannot write BigWig ({e})")))
+    crate::bigwig_out::write(file, what, sizes, values)
 }
 
-fn finish_temp(tmp: &NamedTempFile, dest: &Path) -> Result<()> {
-    tmp.as_file().sync_all().map_err(|e| Error::io(dest, e))?;
-    // tempfile creates 0600 files; outputs are ordinary files.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|e| Error::io(dest, e))?;
-    }
-    Ok(())
-}
-
-/// One BigWig per column, `DIR/<stem>.bw`: all are written as temporary files in `dir`
-/// first and renamed into place only when every one is complete, so a failure leaves
-/// none behind. Returns the paths written.
+/// One BigWig per column, `DIR/<stem>.bw`: all are staged in `dir` first and renamed into
+/// place only when every one is complete, so a failure leaves none behind. Returns the
+/// paths written.
 pub fn write_bigwig_dir(dir: &Path, input: &Input, collected: &Collected, columns: &[Column]) -> Result<Vec<PathBuf>> {
-    let mut staged: Vec<(NamedTempFile, PathBuf)> = Vec::new();
+    let mut staged: Vec<Staged> = Vec::new();
     for (c, stem) in file_stems(columns).into_iter().enumerate() {
         let dest = dir.join(format!("{stem}.bw"));
-        let tmp = NamedTempFile::new_in(dir).map_err(|e| Error::io(&dest, e))?;
-        let file = tmp.reopen().map_err(|e| Error::io(&dest, e))?;
-        write_bigwig(file, input, collected, c, columns.len(), &dest.display().to_string())?;
-        finish_temp(&tmp, &dest)?;
-        staged.push((tmp, dest));
+        let mut out = Staged::new(&dest)?;
+        if !out.is_staged() {
+            return Err(Error::Input(format!("{}: a BigWig is written with seeks; it must be a regular file", dest.display())));
+        }
+        write_bigwig(out.file(), input, collected, c, columns.len(), &dest.display().to_string())?;
+        staged.push(out);
     }
     let mut written: Vec<PathBuf> = Vec::new();
-    for (tmp, dest) in staged {
-        if let Err(e) = tmp.persist(&dest) {
+    for out in staged {
+        let dest = out.path().to_path_buf();
+        if let Err(e) = out.commit() {
             for p in &written {
                 let _ = std::fs::remove_file(p);
             }
-            return Err(Error::io(&dest, e.error));
+            return Err(e);
         }
         written.push(dest);
     }
@@ -143,8 +127,7 @@ pub fn write_bigwig_dir(dir: &Path, input: &Input, collected: &Collected, column
 /// written with seeks).
 pub fn write_bigwig_stream(out: &mut dyn Write, input: &Input, collected: &Collected) -> Result<()> {
     let tmp = NamedTempFile::new().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let file = tmp.reopen().map_err(|e| Error::io(tmp.path(), e))?;
-    write_bigwig(file, input, collected, 0, 1, "<stdout>")?;
+    write_bigwig(tmp.as_file(), input, collected, 0, 1, &tmp.path().display().to_string())?;
     let mut file = File::open(tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
     std::io::copy(&mut file, out).map_err(|e| Error::io("<stdout>", e))?;
     out.flush().map_err(|e| Error::io("<stdout>", e))?;

@@ -8,25 +8,14 @@
 //! error names the file and, where there is one, the line.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::linalg::Matrix;
 use super::Task;
 use crate::error::{Error, Result};
+use crate::formats::table::{Row, Table};
 
 
-/// A table row's tab-separated fields, which must be as many as the header's.
-fn row_fields<'a>(row: &'a str, width: usize, source: &str, line: usize, hline: usize) -> Result<Vec<&'a str>> {
-    let fields: Vec<&str> = row.split('\t').map(str::trim).collect();
-    if fields.len() != width {
-        return Err(Error::Input(format!(
-            "{source}:{line}: {} fields, the header on line {hline} has {width}",
-            fields.len()
-        )));
-    }
-    Ok(fields)
-}
 /// A region an embedding was computed over (0-based, end exclusive).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Region {
@@ -68,30 +57,9 @@ impl Embeddings {
     }
 }
 
-/// Plain or gzip/bgzip text (htslib's reader passes plain files through).
+/// Plain, gzip or bgzip text.
 fn read_text(path: &Path) -> Result<String> {
-    if !path.is_file() {
-        let kind = if path.exists() { std::io::ErrorKind::InvalidInput } else { std::io::ErrorKind::NotFound };
-        return Err(Error::io(
-            path,
-            std::io::Error::new(kind, if path.exists() { "not a file" } else { "no such file" }),
-        ));
-    }
-    let mut reader = rust_htslib::bgzf::Reader::from_path(path)
-        .map_err(|e| Error::Input(format!("{}: cannot open ({e})", path.display())))?;
-    let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
-    String::from_utf8(bytes).map_err(|e| {
-        Error::Input(format!("{}: not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to()))
-    })
-}
-
-/// Non-blank lines with their 1-based numbers, `\r` dropped.
-fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.split('\n')
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
-        .filter(|(_, l)| !l.trim().is_empty())
+    crate::formats::text::open_path(path)?.read_to_string()
 }
 
 /// Records where each id was first seen; a second sighting is an error naming both lines.
@@ -226,17 +194,16 @@ fn read_npz_embeddings(path: &Path) -> Result<(usize, usize, Vec<f32>)> {
 fn read_tsv(path: &Path) -> Result<(Vec<String>, Matrix)> {
     let source = path.display().to_string();
     let text = read_text(path)?;
-    let mut it = lines(&text);
-    let Some((hline, header)) = it.next() else {
+    let Some(table) = Table::parse(&text, &source) else {
         return Err(Error::Input(format!("{source}: empty file, no embeddings")));
     };
-    let columns: Vec<&str> = header.split('\t').collect();
+    let (hline, columns) = (table.header_line, &table.columns);
     if columns.len() < 2 {
         return Err(Error::Input(format!(
             "{source}:{hline}: the header has no embedding columns (expected id, e0, e1, ... separated by tabs)"
         )));
     }
-    if columns.get(1).map(|c| c.trim()) == Some("position") {
+    if columns.get(1) == Some(&"position") {
         return Err(Error::Input(format!(
             "{source}:{hline}: one embedding per position (written with --pool none?); the probe needs one per sequence"
         )));
@@ -245,9 +212,8 @@ fn read_tsv(path: &Path) -> Result<(Vec<String>, Matrix)> {
     let mut seen = Seen::new(&source);
     let mut ids = Vec::new();
     let mut data: Vec<f64> = Vec::new();
-    for (line, row) in it {
-        let fields: Vec<&str> = row.split('\t').collect();
-        let id = fields[0].trim();
+    for Row { line, fields } in table.raw_rows() {
+        let id = fields[0];
         if fields.len() != columns.len() {
             return Err(Error::Input(format!(
                 "{source}:{line}: id {id} has {} values, the header on line {hline} has {d}",
@@ -255,8 +221,7 @@ fn read_tsv(path: &Path) -> Result<(Vec<String>, Matrix)> {
             )));
         }
         seen.insert(id, line)?;
-        for (c, f) in fields[1..].iter().enumerate() {
-            let f = f.trim();
+        for (c, &f) in fields[1..].iter().enumerate() {
             let v: f32 = f.parse().map_err(|_| {
                 Error::Input(format!("{source}:{line}: id {id}, column {}: \"{f}\" is not a number", columns[c + 1]))
             })?;
@@ -282,20 +247,19 @@ fn read_tsv(path: &Path) -> Result<(Vec<String>, Matrix)> {
 pub fn read_id_table(path: &Path) -> Result<IdTable> {
     let source = path.display().to_string();
     let text = read_text(path)?;
-    let mut it = lines(&text);
-    let Some((hline, header)) = it.next() else {
+    let Some(table) = Table::parse(&text, &source) else {
         return Err(Error::Input(format!("{source}: empty ID table")));
     };
-    let columns: Vec<&str> = header.split('\t').map(str::trim).collect();
-    let col = |name: &str| columns.iter().position(|c| *c == name);
+    let (hline, columns) = (table.header_line, &table.columns);
+    let col = |name: &str| table.column(name);
     let id_col = col("id").ok_or_else(|| {
         Error::Input(format!("{source}:{hline}: the ID table has no `id` column (columns: {})", columns.join(", ")))
     })?;
     let (index_col, contig_col, start_col, end_col) = (col("index"), col("contig"), col("start"), col("end"));
     let mut seen = Seen::new(&source);
     let mut rows = Vec::new();
-    for (line, row) in it {
-        let fields = row_fields(row, columns.len(), &source, line, hline)?;
+    for row in table.rows() {
+        let Row { line, fields } = row?;
         let bad = |msg: String| Error::Input(format!("{source}:{line}: {msg}"));
         if let Some(c) = index_col {
             let expected = rows.len();
@@ -389,12 +353,13 @@ pub struct LabelColumns<'a> {
 pub fn read_labels(path: &Path, want: &LabelColumns) -> Result<Labels> {
     let source = path.display().to_string();
     let text = read_text(path)?;
-    let mut it = lines(&text);
-    let Some((hline, header)) = it.next() else {
+    let Some(mut table) = Table::parse(&text, &source) else {
         return Err(Error::Input(format!("{source}: empty file, no labels")));
     };
-    let header = header.strip_prefix('#').unwrap_or(header);
-    let columns: Vec<&str> = header.split('\t').map(str::trim).collect();
+    if let Some(first) = table.columns.first_mut() {
+        *first = first.strip_prefix('#').unwrap_or(first).trim();
+    }
+    let (hline, columns) = (table.header_line, &table.columns);
     let listing = columns.join(", ");
     let find = |name: &str, flag: &str| -> Result<usize> {
         columns.iter().position(|c| *c == name).ok_or_else(|| {
@@ -424,8 +389,8 @@ pub fn read_labels(path: &Path, want: &LabelColumns) -> Result<Labels> {
     }
     let mut seen = Seen::new(&source);
     let mut rows = Vec::new();
-    for (line, row) in it {
-        let fields = row_fields(row, columns.len(), &source, line, hline)?;
+    for row in table.rows() {
+        let Row { line, fields } = row?;
         seen.insert(fields[id_col], line)?;
         rows.push(LabelRow {
             id: fields[id_col].to_string(),
@@ -630,10 +595,10 @@ fn pick_positive<'a>(
 /// letter other than A/C/G/T/N is an error naming the line.
 pub fn read_sequences(path: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     let shown = path.display().to_string();
-    let reader = std::io::BufReader::new(crate::predict::input::open_text_arg(&shown)?);
+    let reader = crate::formats::text::open_path(path)?;
     let mut first: HashMap<String, usize> = HashMap::new();
     let mut out = Vec::new();
-    for record in crate::fasta_stream::FastaRecords::new(reader, &shown) {
+    for record in crate::formats::fasta_stream::FastaRecords::new(reader, &shown) {
         let r = record?;
         if let Some(line) = first.insert(r.name.clone(), r.line) {
             return Err(Error::Input(format!("{shown}:{}: duplicate sequence name {} (first on line {line})", r.line, r.name)));
@@ -667,7 +632,7 @@ pub fn sequences_from_reference(emb: &Embeddings, rows: &[usize], genome: &Path)
             emb.source
         ))
     })?;
-    let fasta = crate::fasta::Fasta::open(genome)?;
+    let fasta = crate::formats::indexed_fasta::Fasta::open(genome)?;
     rows.iter()
         .map(|&i| {
             let row = &table.rows[i];

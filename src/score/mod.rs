@@ -4,7 +4,10 @@
 pub mod allele;
 pub mod encode;
 pub mod pipeline;
+pub mod resume;
 pub mod scorer;
+pub mod sink;
+pub mod source;
 pub mod stats;
 pub mod tracks;
 pub mod vcf_out;

@@ -11,31 +11,43 @@
 //! and writes; only plain variant data crosses threads. Records wait in a queue until
 //! their outcome arrives, so memory is bounded by the channel capacities, not the input.
 
-use std::collections::{HashMap, VecDeque};
-use std::io::Write;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
 use rust_htslib::bcf::{self, Read};
 
 use super::allele::SkipReason;
+use super::resume::Output;
 use super::scorer::{Cluster, Outcome, Planner, Predictor, VariantIn};
+use super::sink::{self, Bytes, Sink};
+use super::source::{Region, Source};
 use super::vcf_out::{KEY, SKIP_KEY};
 use crate::error::{Error, Result};
+use crate::staged::Target;
 
+pub use super::resume::partial_path;
+pub use super::sink::OutFormat;
+
+/// The index `-W` writes beside the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutFormat {
-    Vcf,
-    VcfGz,
-    Bcf,
+pub enum IndexKind {
+    Csi,
+    Tbi,
 }
 
 pub struct RunOptions {
     pub input: String,
+    /// `None` or `-`: standard output.
     pub output: Option<PathBuf>,
     pub format: OutFormat,
-    pub write_index: bool,
+    pub index: Option<IndexKind>,
     pub resume: bool,
+    /// `-r/-R`: only records whose POS lies in these regions (needs an indexed input).
+    pub regions: Vec<Region>,
+    /// Whether records may be left out of the output (`--on-ref-mismatch skip`): a
+    /// partial's records then no longer count the input records it covers.
+    pub may_drop: bool,
     pub header_lines: Vec<String>,
     pub progress: bool,
     pub batch_size: usize,
@@ -140,149 +152,60 @@ fn shown(input: &str) -> &str {
     }
 }
 
-/// The partial output a killed `-o FILE` run leaves behind.
-pub fn partial_path(out: &Path) -> PathBuf {
-    let mut name = out.file_name().map(|n| n.to_os_string()).unwrap_or_default();
-    name.push(".partial");
-    out.with_file_name(name)
+/// The first record out of coordinate order, for `-W` (an index needs sorted records).
+#[derive(Default)]
+struct SortCheck {
+    done: HashSet<String>,
+    last: Option<(String, i64)>,
 }
 
-/// Where annotated records go. VCF output is written as text from each record's own
-/// header (so contigs that htslib learns mid-stream, in files without `##contig` lines,
-/// still print); BCF needs every contig declared up front.
-enum Sink {
-    Text(Box<dyn Write>),
-    Bcf(bcf::Writer),
-}
-
-/// The header text htslib would write for `header` (a plain-VCF writer into a scratch file).
-fn header_text(header: &bcf::Header) -> Result<Vec<u8>> {
-    let scratch = tempfile::NamedTempFile::new().map_err(|e| Error::io("temporary file", e))?;
-    {
-        let _w = bcf::Writer::from_path(scratch.path(), header, true, bcf::Format::Vcf)
-            .map_err(|e| Error::Other(format!("cannot format the VCF header ({e})")))?;
-    }
-    std::fs::read(scratch.path()).map_err(|e| Error::io(scratch.path(), e))
-}
-
-fn open_sink(opts: &RunOptions, header: &bcf::Header, path: Option<&Path>, append: bool) -> Result<Sink> {
-    let shown_path = path.map(|p| p.display().to_string()).unwrap_or("<stdout>".into());
-    let fail = |e: &dyn std::fmt::Display| Error::Input(format!("{shown_path}: cannot write ({e})"));
-    if opts.format == OutFormat::Bcf {
-        let w = match path {
-            Some(p) => bcf::Writer::from_path(p, header, false, bcf::Format::Bcf),
-            None => bcf::Writer::from_stdout(header, false, bcf::Format::Bcf),
+impl SortCheck {
+    fn check(&mut self, source: &str, record_no: u64, chrom: &str, pos0: i64) -> Result<()> {
+        let unsorted = |after: String| {
+            Error::Input(format!(
+                "{source}: record {record_no} ({chrom}:{}) comes after {after}: -W/--write-index needs input sorted by contig and position (bcftools sort), or drop -W",
+                pos0 + 1
+            ))
         };
-        return w.map(Sink::Bcf).map_err(|e| fail(&e));
-    }
-    let mut out: Box<dyn Write> = match (opts.format, path) {
-        (OutFormat::VcfGz, Some(p)) => Box::new(rust_htslib::bgzf::Writer::from_path(p).map_err(|e| fail(&e))?),
-        (OutFormat::VcfGz, None) => Box::new(rust_htslib::bgzf::Writer::from_stdout().map_err(|e| fail(&e))?),
-        (_, Some(p)) => {
-            let f = std::fs::OpenOptions::new().create(true).write(true).append(append).truncate(!append).open(p).map_err(|e| Error::io(p, e))?;
-            Box::new(std::io::BufWriter::new(f))
-        }
-        (_, None) => Box::new(std::io::BufWriter::new(std::io::stdout())),
-    };
-    if !append {
-        out.write_all(&header_text(header)?).map_err(|e| write_err(path, e))?;
-    }
-    Ok(Sink::Text(out))
-}
-
-impl Sink {
-    fn write(&mut self, rec: &mut bcf::Record, outcome: &Outcome, source: &str, record_no: u64, chrom: &str) -> Result<()> {
-        let entries = (!outcome.entries.is_empty()).then(|| outcome.entries.join(","));
-        let skips = (!outcome.skips.is_empty()).then(|| {
-            outcome.skips.iter().map(|(a, r)| format!("{a}|{}", r.as_str())).collect::<Vec<_>>().join(",")
-        });
-        match self {
-            Sink::Bcf(w) => {
-                if w.header().name2rid(chrom.as_bytes()).is_err() {
-                    return Err(Error::Input(format!(
-                        "{source}: record {record_no}: contig {chrom} is not declared in the VCF header; BCF output needs ##contig lines (use -O v or -O z, or bcftools reheader)"
-                    )));
+        match &self.last {
+            Some((c, p)) if c == chrom => {
+                if pos0 < *p {
+                    return Err(unsorted(format!("{c}:{}", p + 1)));
                 }
-                w.translate(rec);
-                // Earlier scores of ours are replaced, never doubled.
-                for key in [KEY, SKIP_KEY] {
-                    rec.clear_info_string(key.as_bytes()).map_err(|e| write_err(None, e))?;
-                }
-                if let Some(e) = &entries {
-                    rec.push_info_string(KEY.as_bytes(), &[e.as_bytes()]).map_err(|e| write_err(None, e))?;
-                }
-                if let Some(s) = &skips {
-                    rec.push_info_string(SKIP_KEY.as_bytes(), &[s.as_bytes()]).map_err(|e| write_err(None, e))?;
-                }
-                w.write(rec).map_err(|e| write_err(None, e))
             }
-            Sink::Text(out) => {
-                let line = rec.to_vcf_string().map_err(|e| Error::Other(format!("{source}: record {record_no}: cannot format ({e})")))?;
-                let line = line.trim_end_matches('\n');
-                let mut fields: Vec<&str> = line.splitn(9, '\t').collect();
-                // Earlier scores of ours are replaced, never doubled.
-                let kept: Vec<&str> = fields
-                    .get(7)
-                    .copied()
-                    .unwrap_or(".")
-                    .split(';')
-                    .filter(|kv| *kv != "." && !kv.is_empty())
-                    .filter(|kv| {
-                        let key = kv.split('=').next().unwrap_or("");
-                        key != KEY && key != SKIP_KEY
-                    })
-                    .collect();
-                let mut info: Vec<String> = kept.iter().map(|s| s.to_string()).collect();
-                if let Some(e) = entries {
-                    info.push(format!("{KEY}={e}"));
+            Some((c, p)) => {
+                if self.done.contains(chrom) {
+                    return Err(unsorted(format!("{c}:{} and earlier records on {chrom}", p + 1)));
                 }
-                if let Some(s) = skips {
-                    info.push(format!("{SKIP_KEY}={s}"));
-                }
-                let info = if info.is_empty() { ".".to_string() } else { info.join(";") };
-                if fields.len() >= 8 {
-                    fields[7] = &info;
-                }
-                let mut text = fields.join("\t");
-                text.push('\n');
-                out.write_all(text.as_bytes()).map_err(|e| write_err(None, e))
+                self.done.insert(c.clone());
             }
+            None => {}
         }
-    }
-
-    fn finish(self) -> Result<()> {
-        match self {
-            Sink::Text(mut out) => out.flush().map_err(|e| write_err(None, e)),
-            Sink::Bcf(w) => {
-                drop(w);
-                Ok(())
-            }
-        }
+        self.last = Some((chrom.to_string(), pos0));
+        Ok(())
     }
 }
 
-fn write_err(path: Option<&Path>, e: impl std::fmt::Display) -> Error {
-    let where_ = path.map(|p| p.display().to_string()).unwrap_or("<stdout>".into());
-    if e.to_string().to_lowercase().contains("broken pipe") {
-        return Error::io(where_, std::io::Error::from(std::io::ErrorKind::BrokenPipe));
-    }
-    Error::Input(format!("{where_}: write failed ({e})"))
-}
-
-/// Records already written by an earlier run into `partial` (plain VCF only): the file
-/// is cut back to its last complete line and its records counted.
-fn resume_count(partial: &Path) -> Result<u64> {
-    let mut bytes = std::fs::read(partial).map_err(|e| Error::io(partial, e))?;
-    let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    bytes.truncate(keep);
-    std::fs::write(partial, &bytes).map_err(|e| Error::io(partial, e))?;
-    Ok(bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty() && l[0] != b'#').count() as u64)
+/// A joined thread's panic as an error.
+fn joined(name: &str, r: std::thread::Result<()>) -> Result<()> {
+    r.map_err(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Error::Other(format!("the {name} thread failed: {}", crate::error::first_line(&msg)))
+    })
 }
 
 pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<Summary> {
     htslib_quiet();
     let source = shown(&opts.input).to_string();
-    let mut reader = open_reader(&opts.input)?;
+    let reader = if opts.regions.is_empty() {
+        Source::Whole(open_reader(&opts.input)?)
+    } else {
+        Source::indexed(&opts.input, &opts.regions)?
+    };
     let mut header = bcf::Header::from_template(reader.header());
     header.remove_info(KEY.as_bytes());
     header.remove_info(SKIP_KEY.as_bytes());
@@ -290,25 +213,60 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
         header.push_record(line.as_bytes());
     }
 
-    let mut summary = Summary::default();
-    let mut skip_input = 0u64;
-    let out_path = opts.output.clone();
-    let tmp_path = out_path.as_deref().map(partial_path);
-    let mut appended = false;
+    let target = match opts.output.as_deref() {
+        None => Target::Stdout,
+        Some(p) => Target::of(p)?,
+    };
     if opts.resume {
-        let (Some(tmp), Some(_)) = (&tmp_path, &out_path) else {
-            return Err(Error::Input("--resume needs -o FILE".into()));
-        };
-        if opts.format != OutFormat::Vcf {
-            return Err(Error::Input("--resume works with -O v output".into()));
+        if opts.input == "-" || !Path::new(&opts.input).is_file() {
+            return Err(Error::Input("--resume needs the input as a regular file (a stream cannot be checked against the partial output)".into()));
         }
-        if tmp.exists() {
-            skip_input = resume_count(tmp)?;
-            appended = true;
+        if opts.may_drop {
+            return Err(Error::Input(
+                "--resume cannot continue a run with --on-ref-mismatch skip (left-out records leave no trace in the partial output to count)".into(),
+            ));
         }
     }
-    let mut sink = open_sink(&opts, &header, tmp_path.as_deref(), appended)?;
+    if opts.index.is_some() {
+        if !matches!(opts.format, OutFormat::VcfGz(_) | OutFormat::Bcf(_)) {
+            return Err(Error::Input(format!("-W/--write-index needs -O z or -O b (BGZF output), not {}", opts.format.name())));
+        }
+        if !matches!(target, Target::Regular(_)) {
+            return Err(Error::Input(format!("-W/--write-index needs -o FILE (a regular file), not {}", target.shown())));
+        }
+    }
+    let header_bytes = sink::header_bytes(opts.format, &header)?;
+    let mut out = Output::open(target, opts.format, &header_bytes, opts.resume)?;
+    match run_into(&opts, &source, reader, &header, &header_bytes, &mut out, planner, predictor) {
+        Ok(summary) => Ok(summary),
+        Err(e) => {
+            // Never leave a half-written output that looks finished; a killed run (which
+            // cannot get here) keeps its .partial for --resume.
+            out.discard();
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_into(
+    opts: &RunOptions,
+    source: &str,
+    mut reader: Source,
+    header: &bcf::Header,
+    header_bytes: &[u8],
+    out: &mut Output,
+    planner: Planner,
+    predictor: Predictor,
+) -> Result<Summary> {
+    let shown = out.target.shown();
+    let file = out.file.try_clone().map_err(|e| Error::io(&shown, e))?;
+    let bytes = Bytes::new(opts.format, file, std::mem::take(&mut out.pending));
+    let mut sink = Sink::new(opts.format, header, bytes, header_bytes, (!out.fresh).then_some(out.records), shown.clone())?;
+    let mut summary = Summary::default();
+    let mut skip_input = out.records;
     summary.resumed = skip_input;
+    let mut sorted = opts.index.map(|_| SortCheck::default());
 
     let cap = (opts.batch_size * 4).max(16);
     let (job_tx, job_rx) = bounded::<VariantIn>(cap);
@@ -342,7 +300,8 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
     let write_ready = |pending: &mut VecDeque<(u64, bcf::Record, String)>,
                        done: &mut HashMap<u64, Outcome>,
                        sink: &mut Sink,
-                       summary: &mut Summary|
+                       summary: &mut Summary,
+                       sorted: &mut Option<SortCheck>|
      -> Result<()> {
         while let Some((idx, _, _)) = pending.front() {
             let Some(outcome) = done.remove(idx) else { break };
@@ -356,7 +315,10 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
                 summary.dropped += 1;
                 continue;
             }
-            sink.write(&mut rec, &outcome, &source, idx + 1, &chrom)?;
+            if let Some(check) = sorted.as_mut() {
+                check.check(source, summary.resumed + idx + 1, &chrom, rec.pos())?;
+            }
+            sink.write(&mut rec, &outcome, source, summary.resumed + idx + 1, &chrom)?;
         }
         Ok(())
     };
@@ -428,7 +390,7 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
                     handle(msg, &mut done, &mut pieces)?;
                 }
             }
-            write_ready(&mut pending, &mut done, &mut sink, &mut summary)?;
+            write_ready(&mut pending, &mut done, &mut sink, &mut summary, &mut sorted)?;
             if let Some(bar) = &progress {
                 bar.set_message(format!("{} alleles scored, {} skipped", summary.alleles_scored, summary.skipped.values().sum::<u64>()));
             }
@@ -436,32 +398,52 @@ pub fn run(opts: RunOptions, planner: Planner, predictor: Predictor) -> Result<S
     })();
     drop(job_tx);
     drop(res_rx);
-    let _ = batcher_h.join();
-    let _ = worker_h.join();
+    let threads = joined("batcher", batcher_h.join()).and(joined("model worker", worker_h.join()));
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
     summary.reference_passes = pass_rx.try_iter().sum();
-    let result = result.and_then(|()| sink.finish());
-    if let Err(e) = result {
-        // Never leave a half-written output that looks finished; a killed run (which
-        // cannot get here) keeps its .partial for --resume.
-        if let Some(tmp) = &tmp_path {
-            let _ = std::fs::remove_file(tmp);
+    // A thread that died says why; "the threads stopped early" alone would not.
+    threads.and(result)?;
+    let file = sink.finish()?;
+    let Target::Regular(dest) = &out.target else {
+        return Ok(summary);
+    };
+    let partial = out.partial.clone().ok_or_else(|| Error::Other("no partial output to rename".into()))?;
+    file.sync_all().map_err(|e| Error::io(&shown, e))?;
+    drop(file);
+    // The index is built on the partial and both are renamed only when both are complete.
+    let index = opts.index.map(|kind| {
+        let ext = match kind {
+            IndexKind::Csi => "csi",
+            IndexKind::Tbi => "tbi",
+        };
+        let mut staged = partial.clone().into_os_string();
+        staged.push(format!(".{ext}"));
+        let mut fin = dest.clone().into_os_string();
+        fin.push(format!(".{ext}"));
+        (kind, PathBuf::from(staged), PathBuf::from(fin))
+    });
+    if let Some((kind, staged, _)) = &index {
+        let t = match kind {
+            IndexKind::Csi => bcf::index::Type::Csi(14),
+            IndexKind::Tbi => bcf::index::Type::Tbx,
+        };
+        if bcf::index::build(&partial, Some(staged), 1, t).is_err() {
+            let _ = std::fs::remove_file(staged);
+            return Err(Error::Other(format!("{}: htslib could not index the output", dest.display())));
         }
-        return Err(e);
     }
-    if let (Some(out), Some(tmp)) = (&out_path, &tmp_path) {
-        std::fs::rename(tmp, out).map_err(|e| Error::io(out, e))?;
-        if opts.write_index {
-            if opts.format == OutFormat::Vcf {
-                return Err(Error::Input("--write-index needs -O z or -O b".into()));
-            }
-            let tbx = opts.format == OutFormat::VcfGz;
-            bcf::index::build(out, None::<&PathBuf>, 1, if tbx { bcf::index::Type::Tbx } else { bcf::index::Type::Csi(14) })
-                .map_err(|e| Error::Input(format!("{}: cannot index ({e})", out.display())))?;
+    crate::staged::Target::of(dest)?;
+    if let Some((_, staged, fin)) = &index {
+        if let Err(e) = std::fs::rename(staged, fin) {
+            let _ = std::fs::remove_file(staged);
+            return Err(Error::io(fin, e));
         }
     }
+    std::fs::rename(&partial, dest).map_err(|e| Error::io(dest, e))?;
+    out.partial = None;
+    crate::staged::sync_dir(dest);
     Ok(summary)
 }
 

@@ -12,10 +12,10 @@ use super::stats::{compute, Preds, Stat};
 use super::tracks::Column;
 use crate::ensemble::{reverse_complement, unreverse_output};
 use crate::error::{Error, Result};
-use crate::fasta::{ContigResolver, Fasta};
-use crate::gtf::GeneIndex;
+use crate::{formats::contig_alias::ContigResolver, formats::indexed_fasta::Fasta};
+use crate::formats::gtf::GeneIndex;
 use crate::model::SeqNN;
-use crate::targets::Targets;
+use crate::formats::targets::Targets;
 
 /// One VCF record as the scorer sees it.
 #[derive(Debug, Clone)]

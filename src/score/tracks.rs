@@ -3,7 +3,7 @@
 use regex::Regex;
 
 use crate::error::{Error, Result};
-use crate::targets::Targets;
+use crate::formats::targets::Targets;
 
 /// A column of scores in the output: one track, or the mean over a group of tracks.
 #[derive(Debug, Clone, PartialEq)]

@@ -30,11 +30,11 @@ pub mod tracks;
 pub mod variants;
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::fasta::Fasta;
-use crate::gtf::GeneIndex;
+use crate::formats::indexed_fasta::Fasta;
+use crate::formats::gtf::GeneIndex;
 use crate::io::write_atomic;
 
 use motifs::{base_mask, Grammar};
@@ -140,28 +140,6 @@ pub struct Summary {
     pub files: Vec<PathBuf>,
 }
 
-/// FASTA contigs in index order (names and lengths from the `.fai`).
-pub fn read_fai(fasta: &Path) -> Result<Vec<Contig>> {
-    let fai = PathBuf::from(format!("{}.fai", fasta.display()));
-    let text = std::fs::read_to_string(&fai).map_err(|e| Error::io(&fai, e))?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let f: Vec<&str> = line.split('\t').collect();
-        let len = f.get(1).and_then(|v| v.parse::<u64>().ok());
-        match (f.first(), len) {
-            (Some(name), Some(len)) if !name.is_empty() => out.push(Contig { name: name.to_string(), len }),
-            _ => return Err(Error::Input(format!("{}: line {}: expected NAME<TAB>LENGTH...", fai.display(), i + 1))),
-        }
-    }
-    if out.is_empty() {
-        return Err(Error::Input(format!("{}: no sequences", fai.display())));
-    }
-    Ok(out)
-}
-
 fn merge(mut exons: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
     exons.sort();
     let mut out: Vec<(i64, i64)> = Vec::with_capacity(exons.len());
@@ -177,7 +155,8 @@ fn merge(mut exons: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
 /// Loads contigs and genes, scans promoters and draws expression.
 pub fn load(opts: &Options, grammar: &Grammar) -> Result<(Vec<Contig>, Vec<SimGene>)> {
     let fasta = Fasta::open(&opts.fasta)?;
-    let all = read_fai(&opts.fasta)?;
+    let all: Vec<Contig> =
+        fasta.contigs_in_file_order().into_iter().map(|(name, len)| Contig { name, len }).collect();
     let contigs: Vec<Contig> = match &opts.contigs {
         None => all,
         Some(wanted) => {
@@ -359,7 +338,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let (contigs, genes) = load(opts, &grammar)?;
     let picked = variants::pick(&genes, &contigs, &grammar, opts)?;
 
-    std::fs::create_dir_all(&opts.out_dir).map_err(|e| Error::io(&opts.out_dir, e))?;
+    crate::io::prepare_output_dir(&opts.out_dir)?;
     let out = |name: &str| opts.out_dir.join(name);
     let mut files = Vec::new();
     for (strand, name) in [('+', PLUS_BW), ('-', MINUS_BW)] {

@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use bigtools::beddata::BedParserStreamingIterator;
-use bigtools::{BigWigWrite, Value};
+use bigtools::Value;
 
 use super::rng::Rng;
 use super::{Contig, Options, SimGene};
@@ -86,29 +85,13 @@ pub fn write_track(path: &Path, contigs: &[Contig], genes: &[SimGene], strand: c
             return Err(Error::Input(format!("{}: contig {} is too long for a BigWig", opts.fasta.display(), c.name)));
         }
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(path, e))?;
-    let file = tmp.reopen().map_err(|e| Error::io(path, e))?;
+    let mut out = crate::staged::Staged::new(path)?;
     let sizes: HashMap<String, u32> = contigs.iter().map(|c| (c.name.clone(), c.len as u32)).collect();
     let mut order: Vec<usize> = (0..contigs.len()).collect();
     order.sort_by(|&a, &b| contigs[a].name.as_bytes().cmp(contigs[b].name.as_bytes()));
     let iter = TrackIter { order, next: 0, contigs, genes, strand, opts, current: None };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .map_err(|e| Error::Other(format!("cannot start the BigWig writer runtime: {e}")))?;
-    let data = BedParserStreamingIterator::wrap_infallible_iter(iter, false);
-    BigWigWrite::new(file, sizes)
-        .write(data, runtime)
-        .map_err(|e| Error::Other(format!("{}: cannot write BigWig ({e})", path.display())))?;
-    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|e| Error::io(path, e))?;
-    }
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    crate::bigwig_out::write_staged(&mut out, sizes, iter)?;
+    out.commit()
 }
 
 #[cfg(test)]

@@ -2,14 +2,14 @@
 //! chromosomes, and BERT-style masked batches in Shorkie's input layout.
 
 use std::collections::HashSet;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Tensor};
 
 use super::rng::Rng;
 use crate::error::{Error, Result};
-use crate::gtf::GeneIndex;
+use crate::formats::fasta_stream::{FastaRecord, FastaRecords};
+use crate::formats::gtf::GeneIndex;
 
 /// One row of `genomes.tsv`: species name, FASTA, optional GTF, species index.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,44 +69,14 @@ pub struct Genome {
     pub contigs: Vec<Contig>,
 }
 
-/// One FASTA record: its name, the first word of its description (often an accession),
-/// and its bases as written.
-pub struct FastaRecord {
-    pub name: String,
-    /// First word of the description (a RefSeq accession in NCBI files).
-    pub accession: Option<String>,
-    pub seq: Vec<u8>,
-}
-
-/// Reads a FASTA (plain, gzip or bgzip).
+/// Reads a whole genome FASTA (plain, gzip or bgzip), bases as written: lowercase marks
+/// soft-masked repeats.
 pub fn read_fasta(path: &Path) -> Result<Vec<FastaRecord>> {
-    if !path.exists() {
-        return Err(Error::io(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
-    }
-    let reader = rust_htslib::bgzf::Reader::from_path(path)
-        .map_err(|e| Error::Input(format!("{}: cannot open FASTA ({e})", path.display())))?;
-    let mut out: Vec<FastaRecord> = Vec::new();
-    for (i, line) in std::io::BufReader::new(reader).lines().enumerate() {
-        let line = line.map_err(|e| Error::Input(format!("{}: line {}: {e}", path.display(), i + 1)))?;
-        if let Some(header) = line.strip_prefix('>') {
-            let mut words = header.split_whitespace();
-            let name = words.next().unwrap_or("").to_string();
-            if name.is_empty() {
-                return Err(Error::Input(format!("{}: line {}: sequence without a name", path.display(), i + 1)));
-            }
-            out.push(FastaRecord { name, accession: words.next().map(String::from), seq: Vec::new() });
-        } else {
-            let Some(last) = out.last_mut() else {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                return Err(Error::Input(format!("{}: line {}: sequence before the first '>' header", path.display(), i + 1)));
-            };
-            last.seq.extend(line.trim().bytes());
-        }
-    }
+    let text = crate::formats::text::open_path(path)?;
+    let source = text.source().to_string();
+    let out: Vec<FastaRecord> = FastaRecords::as_written(text, &source).collect::<Result<_>>()?;
     if out.is_empty() {
-        return Err(Error::Input(format!("{}: no sequences in the FASTA", path.display())));
+        return Err(Error::Input(format!("{source}: no sequences in the FASTA")));
     }
     Ok(out)
 }
@@ -180,7 +150,7 @@ impl Corpus {
                 None => None,
             };
             let mut contigs = Vec::new();
-            for (ci, FastaRecord { name, accession, seq }) in records.into_iter().enumerate() {
+            for (ci, FastaRecord { name, accession, seq, .. }) in records.into_iter().enumerate() {
                 let mut exon = vec![false; seq.len()];
                 if let Some(genes) = &genes {
                     // GTF contigs match the FASTA name or its RefSeq accession (first word

@@ -11,7 +11,7 @@ use super::supervised::{Augment, CoverageData, PearsonAcc};
 use crate::coverage::folds::Segment;
 use crate::ensemble::unreverse_output;
 use crate::error::Result;
-use crate::gtf::{Gene, GeneIndex};
+use crate::formats::gtf::{Gene, GeneIndex};
 use crate::model::SeqNN;
 
 #[derive(Debug, Clone)]

@@ -19,7 +19,7 @@ use crate::coverage::{clip_unmappable, unmappable_bins, unmappable_fraction, Cov
 use crate::error::{Error, Result};
 use crate::model::SeqNN;
 use crate::score::encode::InputLayout;
-use crate::targets::Targets;
+use crate::formats::targets::Targets;
 
 /// baskerville's `poisson_multinomial` (position weights 1, no rescale), averaged over
 /// batch and tracks: for each sequence and track, with sums over the L bins,

@@ -193,7 +193,7 @@ impl<T: Task> Trainer<T> {
             state: TrainState { epoch: 0, step: 0, best_valid: None, bad_epochs: 0, finished: false },
             device,
         };
-        std::fs::create_dir_all(&trainer.opts.out_dir).map_err(|e| Error::io(&trainer.opts.out_dir, e))?;
+        crate::io::prepare_output_dir(&trainer.opts.out_dir)?;
         let ckpt = trainer.checkpoint_dir();
         if resume {
             if !ckpt.join("state.json").exists() {

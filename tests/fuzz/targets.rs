@@ -179,7 +179,7 @@ fn npz(_: &[u8], path: &Path, dir: &Path) -> Result<(), String> {
 
 /// Fetches around both ends and the middle of every contig, as the scorer's windows do.
 fn fetch_all(fasta: &Path) -> Result<(), String> {
-    let f = shorkie::fasta::Fasta::open(fasta).map_err(s)?;
+    let f = shorkie::formats::indexed_fasta::Fasta::open(fasta).map_err(s)?;
     for (name, len) in f.contigs() {
         let len = len as i64;
         for (a, b) in [(-8, 24), (len / 2 - 10, len / 2 + 10), (len - 16, len + 8), (0, len.min(4096))] {
@@ -227,7 +227,7 @@ fn bed(_: &[u8], path: &Path, _: &Path) -> Result<(), String> {
 }
 
 fn gtf(_: &[u8], path: &Path, _: &Path) -> Result<(), String> {
-    let genes = shorkie::gtf::GeneIndex::from_path(path).map_err(s)?;
+    let genes = shorkie::formats::gtf::GeneIndex::from_path(path).map_err(s)?;
     for (contig, list) in &genes.by_contig {
         for g in list.iter().take(4) {
             let _ = genes.near(contig, g.start(), 1000);
@@ -237,7 +237,7 @@ fn gtf(_: &[u8], path: &Path, _: &Path) -> Result<(), String> {
 }
 
 fn targets_sheet(_: &[u8], path: &Path, _: &Path) -> Result<(), String> {
-    let t = shorkie::targets::Targets::from_file(path).map_err(s)?;
+    let t = shorkie::formats::targets::Targets::from_file(path).map_err(s)?;
     let _ = t.strand_pairs();
     for i in 0..t.rows.len() {
         let _ = t.untransform(i, 3.5);

@@ -189,7 +189,7 @@ fn glob_matching() {
 /// every few kb with the real reference base, an indel, a multi-allelic site, records
 /// near the contig ends (skipped and flagged by the scorer) and a reference mismatch.
 fn two_contig_fixture(dir: &Path) -> (PathBuf, PathBuf) {
-    let chr_i = shorkie::fasta::Fasta::open(&data("chrI.fa.gz")).unwrap();
+    let chr_i = shorkie::formats::indexed_fasta::Fasta::open(&data("chrI.fa.gz")).unwrap();
     let seq = chr_i.fetch_padded("chrI", 0, 200_000).unwrap();
     let (a, b) = seq.split_at(110_000);
     let mut fa = String::new();

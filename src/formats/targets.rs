@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use super::table::Table;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -47,9 +48,10 @@ pub struct Targets {
 }
 
 impl Targets {
-    /// Reads a sheet; relative `file` paths are resolved against the sheet's directory.
+    /// Reads a sheet (plain, gzip or bgzip); relative `file` paths are resolved against
+    /// the sheet's directory.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = super::text::open_path(path)?.read_to_string()?;
         let mut t = Self::parse(&text, &path.display().to_string())?;
         let dir = path.parent().unwrap_or(Path::new(""));
         for row in &mut t.rows {
@@ -62,15 +64,16 @@ impl Targets {
         Ok(t)
     }
 
+    /// Parses a sheet; every row must have the header's fields, and errors name the line
+    /// and the field.
     pub fn parse(text: &str, source: &str) -> Result<Self> {
-        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-        let (_, header) = lines.next().ok_or_else(|| Error::Input(format!("{source}: empty targets sheet")))?;
-        let cols: Vec<&str> = header.split('\t').collect();
-        let find = |name: &str| cols.iter().position(|c| *c == name);
+        let table = Table::parse(text, source).ok_or_else(|| Error::Input(format!("{source}: empty targets sheet")))?;
+        let find = |name: &str| table.column(name);
         // The index column is unnamed in pandas-written sheets and "index" in others.
-        let index_col = find("index").or_else(|| (cols.first() == Some(&"")).then_some(0));
-        let id_col = find("identifier")
-            .ok_or_else(|| Error::Input(format!("{source}: line 1: no \"identifier\" column")))?;
+        let index_col = find("index").or_else(|| (table.columns.first() == Some(&"")).then_some(0));
+        let id_col = find("identifier").ok_or_else(|| {
+            Error::Input(format!("{source}: line {}: no \"identifier\" column", table.header_line))
+        })?;
         let desc_col = find("description");
         let group_col = find("group");
         let pair_col = find("strand_pair");
@@ -82,24 +85,25 @@ impl Targets {
         let scale_col = find("scale");
         let mut rows = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
-        for (lineno, line) in lines {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let at = |c: usize| fields.get(c).copied().unwrap_or("");
-            let bad = |what: String| Error::Input(format!("{source}: line {}: {what}", lineno + 1));
-            let row = rows.len();
+        for row in table.rows() {
+            let row = row?;
+            let lineno = row.line;
+            let at = |c: usize| row.fields[c];
+            let bad = |what: String| Error::Input(format!("{source}: line {lineno}: {what}"));
+            let n = rows.len();
             let index = match index_col {
-                Some(c) => at(c).trim().parse().map_err(|_| bad(format!("bad index \"{}\"", at(c))))?,
-                None => row,
+                Some(c) => at(c).parse().map_err(|_| bad(format!("bad index \"{}\"", at(c))))?,
+                None => n,
             };
-            if index != row {
-                return Err(bad(format!("index {index} out of order (expected {row})")));
+            if index != n {
+                return Err(bad(format!("index {index} out of order (expected {n})")));
             }
             let strand_pair = match pair_col {
-                Some(c) => at(c).trim().parse().map_err(|_| bad(format!("bad strand_pair \"{}\"", at(c))))?,
-                None => row,
+                Some(c) => at(c).parse().map_err(|_| bad(format!("bad strand_pair \"{}\"", at(c))))?,
+                None => n,
             };
             let number = |col: Option<usize>, name: &str| -> Result<Option<f64>> {
-                match col.map(at).map(str::trim) {
+                match col.map(at) {
                     None => Ok(None),
                     Some(v) if is_missing(v) => Ok(None),
                     Some(v) => match v.parse::<f64>() {
@@ -113,15 +117,25 @@ impl Targets {
             let clip = number(clip_col, "clip")?;
             let scale = number(scale_col, "scale")?.unwrap_or(1.0);
             let identifier = at(id_col).to_string();
-            if let Some(first) = seen.insert(identifier.clone(), lineno + 1) {
+            if identifier.is_empty() {
+                return Err(bad("empty identifier".to_string()));
+            }
+            if let Some(first) = seen.insert(identifier.clone(), lineno) {
                 return Err(bad(format!("duplicate identifier \"{identifier}\" (first on line {first})")));
             }
-            let sum_stat = match sum_stat_col.map(at).map(str::trim) {
+            let sum_stat = match sum_stat_col.map(at) {
                 None => "sum".to_string(),
                 Some(v) if is_missing(v) => "sum".to_string(),
                 Some(v) => v.to_string(),
             };
-            let file = file_col.map(at).map(str::trim).filter(|v| !is_missing(v)).map(PathBuf::from);
+            let strand = match strand_col.map(at) {
+                None => None,
+                Some("+") => Some('+'),
+                Some("-") => Some('-'),
+                Some(v) if v == "." || is_missing(v) => None,
+                Some(v) => return Err(bad(format!("bad strand \"{v}\" (expected +, - or . for unstranded)"))),
+            };
+            let file = file_col.map(at).filter(|v| !is_missing(v)).map(PathBuf::from);
             rows.push(Target {
                 index,
                 sum_stat,
@@ -129,11 +143,7 @@ impl Targets {
                 clip,
                 scale,
                 file,
-                strand: strand_col.and_then(|c| match at(c).trim() {
-                    "+" => Some('+'),
-                    "-" => Some('-'),
-                    _ => None,
-                }),
+                strand,
                 identifier,
                 description: desc_col.map(|c| at(c).to_string()).unwrap_or_default(),
                 group: group_col.map(|c| at(c).to_string()),
@@ -236,6 +246,19 @@ mod tests {
         assert_eq!((x.sum_stat.as_str(), x.clip, x.clip_soft, x.scale, x.file.is_none()), ("sum", None, None, 1.0, true));
         let e = Targets::parse("index\tidentifier\tscale\n0\tx\tbig\n", "s.txt").unwrap_err();
         assert!(e.to_string().contains("s.txt: line 2: bad scale \"big\""), "{e}");
+    }
+
+    #[test]
+    fn short_rows_and_unknown_strands_are_named() {
+        let sheet = "\tidentifier\tfile\tstrand\n0\ta\ta.bw\t+\n1\tb\n";
+        let e = Targets::parse(sheet, "s.txt").unwrap_err().to_string();
+        assert_eq!(e, "s.txt:3: 2 fields, the header on line 1 has 4 (no \"file\" field)");
+        let e = Targets::parse("\tidentifier\tstrand\n0\ta\tplus\n", "s.txt").unwrap_err().to_string();
+        assert_eq!(e, "s.txt: line 2: bad strand \"plus\" (expected +, - or . for unstranded)");
+        let t = Targets::parse("\tidentifier\tstrand\r\n0\ta\t.\r\n1\tb\t-\r\n", "s.txt").unwrap();
+        assert_eq!((t.rows[0].strand, t.rows[1].strand), (None, Some('-')));
+        let e = Targets::parse("\tidentifier\n0\t\n", "s.txt").unwrap_err().to_string();
+        assert_eq!(e, "s.txt: line 2: empty identifier");
     }
 
     #[test]
