@@ -125,14 +125,10 @@ replay_tests! {
     replay_keras_h5 => "keras_h5",
     replay_npy => "npy",
     replay_npz => "npz",
-    #[ignore = "non-UTF-8 bytes in VCF output: fixed on branch output"]
     replay_vcf => "vcf",
     replay_bcf => "bcf",
-    #[ignore = "htslib faidx on a junk .fai: fixed on branch formats (noodles)"]
     replay_fai => "fai",
-    #[ignore = "htslib faidx on a junk .gzi: fixed on branch formats (noodles)"]
     replay_gzi => "gzi",
-    #[ignore = "FASTA shorter than its .fai: fixed on branch formats (noodles)"]
     replay_fasta_indexed => "fasta_indexed",
     replay_fasta => "fasta",
     replay_bed => "bed",
