@@ -136,6 +136,8 @@ pub struct Settings {
     /// Where to save minimised crashes (None: keep them in memory only).
     pub save_to: Option<PathBuf>,
     pub minimise_budget: usize,
+    /// Print every input's outcome (SHORKIE_FUZZ_VERBOSE).
+    pub verbose: bool,
 }
 
 /// Fuzzes one target until its time or execution budget is spent.
@@ -162,6 +164,9 @@ pub fn fuzz_target(runner: &mut Runner, t: &Target, s: &Settings) -> TargetRepor
         };
         let outcome = runner.run(t, &input);
         report.executions += 1;
+        if s.verbose {
+            eprintln!("fuzz {} #{}: {} bytes -> {}", t.name, report.executions, input.len(), signature(&outcome));
+        }
         match outcome {
             Outcome::Crash(crash) => {
                 if seen_crashes.insert(crash.key.clone(), ()).is_none() {

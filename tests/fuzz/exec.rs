@@ -92,6 +92,13 @@ fn one_line(s: &str) -> String {
 
 // ---- worker side -------------------------------------------------------------------------
 
+/// Descriptors a worker may gain before one more counts as a leak.
+pub const LEAK_MARGIN: usize = 8;
+
+fn open_files() -> usize {
+    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+}
+
 static LAST_PANIC: Mutex<Option<(String, String)>> = Mutex::new(None);
 
 /// The worker's loop: read `name length\n` then the bytes, run, reply on one line.
@@ -123,6 +130,7 @@ pub fn worker_main() {
         *LAST_PANIC.lock().unwrap_or_else(|e| e.into_inner()) = Some((loc, msg));
     }));
     let scratch = tempfile::tempdir().expect("worker scratch dir");
+    let baseline = open_files();
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
     let all = targets::all();
@@ -147,7 +155,15 @@ pub fn worker_main() {
                 std::fs::create_dir_all(&dir).expect("scratch");
                 let path = dir.join(file_name);
                 std::fs::write(&path, &input).expect("write input");
-                match std::panic::catch_unwind(AssertUnwindSafe(|| f(&input, &path, &dir))) {
+                let before = open_files();
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| f(&input, &path, &dir)));
+                let after = open_files();
+                match result {
+                    // A reader that keeps its file open leaks a descriptor per input (first
+                    // uses, such as a cached /dev/urandom, stay under the margin).
+                    _ if after > before && after > baseline + LEAK_MARGIN => {
+                        format!("leak {}", after - baseline)
+                    }
                     Ok(Ok(())) => "ok".to_string(),
                     Ok(Err(msg)) => format!("err {}", one_line(&msg)),
                     Err(_) => {
@@ -298,6 +314,19 @@ impl Runner {
                     Outcome::Ok
                 } else if let Some(msg) = r.strip_prefix("err ") {
                     Outcome::Error(msg.to_string())
+                } else if let Some(n) = r.strip_prefix("leak ") {
+                    // A fresh worker before the leak exhausts descriptors (the same worker
+                    // until then, so that minimising sees the leak again).
+                    if n.parse::<usize>().unwrap_or(0) > 256 {
+                        if let Some(mut w) = self.worker.take() {
+                            let _ = w.child.kill();
+                            let _ = w.child.wait();
+                        }
+                    }
+                    Outcome::Crash(Crash {
+                        key: "file descriptor leak".into(),
+                        detail: format!("{n} more files open than at the worker's start, one more after this input"),
+                    })
                 } else if let Some(p) = r.strip_prefix("panic ") {
                     let (loc, msg) = p.split_once('\t').unwrap_or((p, ""));
                     Outcome::Crash(Crash { key: format!("panic at {loc}"), detail: msg.to_string() })

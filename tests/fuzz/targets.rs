@@ -222,8 +222,11 @@ fn fasta(_: &[u8], path: &Path, _: &Path) -> Result<(), String> {
 
 // ---- tables ------------------------------------------------------------------------------
 
+/// BED as shorkie-embed streams it (records with names) and as training reads intervals.
 fn bed(_: &[u8], path: &Path, _: &Path) -> Result<(), String> {
-    shorkie::formats::bed::read_bed(path).map(|_| ()).map_err(s)
+    let streamed = shorkie::formats::bed::read_records(&path.display().to_string()).map(|_| ()).map_err(s);
+    shorkie::formats::bed::read_bed(path).map_err(s)?;
+    streamed
 }
 
 fn gtf(_: &[u8], path: &Path, _: &Path) -> Result<(), String> {
