@@ -1121,9 +1121,10 @@ fn full_size_default_lines_are_short_and_the_h5_matrix_equals_restricted_info() 
     let few = tmp.path().join("few.vcf");
     std::fs::write(&few, vcf.lines().take(3 + 4).map(|l| format!("{l}\n")).collect::<String>()).unwrap();
     let h5 = tmp.path().join("s.h5");
+    let params = full.join("params.json");
     let score = |extra: &[&str], input: &std::path::Path| -> String {
         let mut args = vec![
-            "-m", weights.to_str().unwrap(), "-p", full.join("params.json").to_str().unwrap(), "-t", sheet.to_str().unwrap(), "-f",
+            "-m", weights.to_str().unwrap(), "-p", params.to_str().unwrap(), "-t", sheet.to_str().unwrap(), "-f",
             fasta.to_str().unwrap(), "-q",
         ];
         args.extend_from_slice(extra);
