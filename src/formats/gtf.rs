@@ -184,11 +184,11 @@ impl GeneIndex {
         v
     }
 
-    /// At least one of the GTF's contigs must be in `fasta`: a GTF named for another
+    /// At least one of the GTF's contigs (or its [`chr_twin`]) must be in `fasta`: a GTF named for another
     /// assembly (`I` against `chrI`) would leave every lookup empty without a word.
     pub fn check_contigs(&self, gtf: &Path, fasta: &Fasta) -> Result<()> {
         let ours = self.contigs();
-        if ours.iter().any(|c| fasta.has(c)) {
+        if ours.iter().any(|c| fasta.has(c) || fasta.has(&chr_twin(c))) {
             return Ok(());
         }
         let list = |names: Vec<String>| {
@@ -210,14 +210,18 @@ impl GeneIndex {
 
     /// Genes on `contig` overlapping `pos` ± `span` bp.
     pub fn near(&self, contig: &str, pos: i64, span: i64) -> Vec<&Gene> {
-        // A GTF naming contigs with a `chr` prefix the FASTA lacks (GENCODE beside Ensembl),
-        // or the other way round, still matches.
-        let list = self.by_contig.get(contig).or_else(|| match contig.strip_prefix("chr") {
-            Some(bare) => self.by_contig.get(bare),
-            None => self.by_contig.get(&format!("chr{contig}")),
-        });
+        let list = self.by_contig.get(contig).or_else(|| self.by_contig.get(&chr_twin(contig)));
         let Some(list) = list else { return Vec::new() };
         list.iter().filter(|g| g.start() < pos + span && g.end() > pos - span).collect()
+    }
+}
+
+/// The same contig under the other naming habit: `chr1` for `1` and `1` for `chr1`, so a
+/// GENCODE GTF (chr-prefixed) matches an Ensembl FASTA and the other way round.
+pub fn chr_twin(contig: &str) -> String {
+    match contig.strip_prefix("chr") {
+        Some(bare) => bare.to_string(),
+        None => format!("chr{contig}"),
     }
 }
 
