@@ -4,9 +4,9 @@
 //! (never shared by two runs), every write checked, flushed and fsynced, then renamed over
 //! `FILE`; dropped before [`Staged::commit`], the partial is removed. Destinations that a
 //! rename would destroy are not replaced: a FIFO or a character device (a terminal,
-//! `/dev/null`) is written directly, and a symbolic link is refused (replacing the link
-//! would silently break whatever it points at; writing through it would bypass staging).
-//! `-` is standard output, written directly.
+//! `/dev/null`) is written directly, and a symbolic link is written through, never
+//! replaced: its target file is staged and replaced beside the target, a target device or
+//! FIFO (`-o /dev/stdout`) is written directly. `-` is standard output, written directly.
 //!
 //! `shorkie-score` keeps its resumable partial under a stable, locked name (see
 //! `score::resume`); it uses the same rules for what `-o` may point at ([`Target`]).
@@ -41,12 +41,19 @@ impl Target {
             }
             Err(e) => return Err(Error::io(path, e)),
         };
-        let ft = meta.file_type();
+        let mut ft = meta.file_type();
         if ft.is_symlink() {
-            return Err(Error::Input(format!(
-                "{}: is a symbolic link; outputs never replace a link (give the link's target, or remove the link)",
-                path.display()
-            )));
+            // Written through: a link to a file gets the file staged and replaced beside
+            // its target (the link stays), a link to a device or FIFO (`/dev/stdout`) is
+            // written directly.
+            let target = std::fs::metadata(path).map_err(|e| {
+                Error::Input(format!("{}: is a symbolic link whose target cannot be used ({e})", path.display()))
+            })?;
+            ft = target.file_type();
+            if ft.is_file() {
+                let real = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+                return Ok(Target::Regular(real));
+            }
         }
         if ft.is_dir() {
             return Err(Error::Input(format!("{}: is a directory, not an output file", path.display())));
@@ -310,16 +317,18 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn links_are_refused_and_fifos_written_directly() {
+    fn links_are_written_through_and_fifos_written_directly() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("target.txt");
         std::fs::write(&target, b"keep").unwrap();
         let link = dir.path().join("link.txt");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let e = write_atomic(&link, b"x").unwrap_err().to_string();
-        assert!(e.contains("symbolic link"), "{e}");
+        write_atomic(&link, b"through").unwrap();
         assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
-        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        assert_eq!(std::fs::read(&target).unwrap(), b"through");
+        let dangling = dir.path().join("dangling.txt");
+        std::os::unix::fs::symlink(dir.path().join("nowhere/x"), &dangling).unwrap();
+        assert!(write_atomic(&dangling, b"x").unwrap_err().to_string().contains("symbolic link"));
 
         let fifo = dir.path().join("fifo");
         let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
