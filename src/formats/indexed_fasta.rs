@@ -183,12 +183,12 @@ fn read_fai(fai_path: &Path) -> Result<Vec<Contig>> {
         let (Some(nz_bases), Some(nz_width)) = (NonZero::new(bases), NonZero::new(width)) else {
             return Err(bad(format!("sequence {name}: line bases {bases} and line width {width} must be positive")));
         };
-        // A line holds its bases then "\n" or "\r\n".
-        if width != bases + 1 && width != bases + 2 {
+        // A line holds its bases then "\n" or "\r\n" (no `bases + 1`: bases may be u64::MAX).
+        if !matches!(width.checked_sub(bases), Some(1 | 2)) {
             return Err(bad(format!(
                 "sequence {name}: line width {width} does not fit {bases} bases per line (it must be {} or {})",
-                bases + 1,
-                bases + 2
+                u128::from(bases) + 1,
+                u128::from(bases) + 2
             )));
         }
         let last = (length - 1) / bases;

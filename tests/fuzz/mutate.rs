@@ -234,9 +234,10 @@ fn number_mutation(rng: &mut Rng, input: &[u8]) -> Option<Vec<u8>> {
     let (s, e) = nums[rng.below(nums.len())];
     let text = String::from_utf8_lossy(&d[s..e]).to_string();
     let replacement: Vec<u8> = match (rng.below(4), text.parse::<i128>()) {
-        (0, Ok(v)) => (v + rng.below(5) as i128 - 2).to_string().into_bytes(),
+        // Saturating: the input may already hold a number at i128's edge.
+        (0, Ok(v)) => v.saturating_add(rng.below(5) as i128 - 2).to_string().into_bytes(),
         (1, Ok(v)) => (v.saturating_mul(1 << rng.below(40))).to_string().into_bytes(),
-        (2, Ok(v)) => (-v).to_string().into_bytes(),
+        (2, Ok(v)) => v.checked_neg().unwrap_or(i128::MAX).to_string().into_bytes(),
         _ => rng.pick(TEXT_TOKENS).to_vec(),
     };
     d.splice(s..e, replacement);
