@@ -290,16 +290,17 @@ fn cli_vcf_mode_agrees_with_shorkie_score_at_the_variant() {
     assert_eq!(rows.len(), 3 * 7);
     let at = rows.iter().find(|r| r[2] == "5000" && r[4] == "C").expect("the variant's own row");
     let mut sargs = small_args(model.to_str().unwrap());
-    sargs.extend(["--tracks", "1,4", "--stats", "logSED,SUM", "--rc", "--shifts", "-1,0", vcf.to_str().unwrap()].map(String::from));
+    sargs.extend(["--tracks", "1,4", "--info-tracks", "all", "--stats", "logSED,SUM", "--rc", "--shifts", "-1,0", vcf.to_str().unwrap()].map(String::from));
     let scored = score_cmd(&sargs.iter().map(String::as_str).collect::<Vec<_>>(), None);
     assert!(scored.status.success(), "{}", String::from_utf8_lossy(&scored.stderr));
     let text = String::from_utf8_lossy(&scored.stdout).to_string();
     let line = text.lines().find(|l| l.starts_with("chrI\t5000")).unwrap();
     let info = line.split('\t').nth(7).unwrap();
     let entry = info.split(';').find_map(|kv| kv.strip_prefix("SHORKIE=")).unwrap();
-    let values: Vec<f64> = entry.split('|').skip(2).map(|v| v.parse().unwrap()).collect();
     let ism: Vec<f64> = at[5..].iter().map(|v| v.parse().unwrap()).collect();
-    assert_eq!(values.len(), ism.len());
+    // The --info-tracks values end the entry, statistic by statistic.
+    let fields: Vec<&str> = entry.split('|').collect();
+    let values: Vec<f64> = fields[fields.len() - ism.len()..].iter().map(|v| v.parse().unwrap()).collect();
     for (a, b) in ism.iter().zip(&values) {
         assert!((a - b).abs() <= 1e-4 * b.abs().max(1e-6), "ISM {a} vs shorkie-score {b}");
     }
