@@ -263,10 +263,16 @@ mod tests {
         let fa = write(dir.path(), "g.fa", ">chrI\nACGT\n");
         write(dir.path(), "g.fa.fai", "chrI\t4\t6\t4\t5\n");
         let fasta = Fasta::open(&fa).unwrap();
-        let gtf = write(dir.path(), "i.gtf", "I\tsgd\texon\t1\t3\t.\t+\t.\tgene_id \"A\";\n");
+        // RefSeq accessions against UCSC names: nothing would ever match.
+        let gtf = write(dir.path(), "i.gtf", "NC_001133.9\tsgd\texon\t1\t3\t.\t+\t.\tgene_id \"A\";\n");
         let g = GeneIndex::from_path(&gtf).unwrap();
         let e = g.check_contigs(&gtf, &fasta).unwrap_err().to_string();
-        assert!(e.contains("i.gtf: none of its contigs (I) is in") && e.contains("g.fa (chrI)"), "{e}");
+        assert!(e.contains("i.gtf: none of its contigs (NC_001133.9) is in") && e.contains("g.fa (chrI)"), "{e}");
+        // `I` against `chrI` is the same contig under the other naming habit, and found.
+        let twin = write(dir.path(), "t.gtf", "I\tsgd\texon\t1\t3\t.\t+\t.\tgene_id \"A\";\n");
+        let g = GeneIndex::from_path(&twin).unwrap();
+        g.check_contigs(&twin, &fasta).unwrap();
+        assert_eq!(g.near("chrI", 1, 10).len(), 1);
         let ok = write(dir.path(), "ok.gtf", "chrI\tsgd\texon\t1\t3\t.\t+\t.\tgene_id \"A\";\n");
         GeneIndex::from_path(&ok).unwrap().check_contigs(&ok, &fasta).unwrap();
     }
