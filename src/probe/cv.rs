@@ -233,14 +233,17 @@ pub(super) fn run_outer(
 /// say what to change), or labels so large that their squares overflow, which leaves every
 /// bootstrap resample without a value.
 fn check_label_counts(y: &[f64], cfg: &CvConfig) -> Result<()> {
-    let folds = cfg.outer_folds * cfg.inner_folds;
     if cfg.task == Task::Classification {
         let pos = y.iter().filter(|v| **v == 1.0).count();
         let neg = y.len() - pos;
         let (class, n) = if pos <= neg { ("positives", pos) } else { ("negatives", neg) };
-        if n < folds {
+        // Stratified folds: an outer test fold takes at most ceil(n / outer) of the class,
+        // and the rest must give every inner fold one.
+        let enough = |n: usize| n >= cfg.outer_folds && n - n.div_ceil(cfg.outer_folds) >= cfg.inner_folds;
+        let need = (1..).find(|&m| enough(m)).expect("a large enough count exists");
+        if n < need {
             return Err(Error::Input(format!(
-                "probe: too few {class} for {}×{} folds: {n} {class}, need ≥ {folds} (give more samples or fewer --outer-folds/--inner-folds)",
+                "probe: too few {class} for {}×{} folds: {n} {class}, need ≥ {need} (give more samples or fewer --outer-folds/--inner-folds)",
                 cfg.outer_folds, cfg.inner_folds
             )));
         }
@@ -499,13 +502,18 @@ mod tests {
     fn too_few_positives_and_overflowing_labels_are_named_up_front() {
         let (x, mut y) = classification(60, 3, 1.0, 5);
         for (i, v) in y.iter_mut().enumerate() {
-            *v = if i < 7 { 1.0 } else { 0.0 };
+            *v = if i < 4 { 1.0 } else { 0.0 };
         }
         let e = nested_cv(&ProbeData::new(&x, &y), &SplitStrategy::Random, &CvConfig::new(Task::Classification)).unwrap_err().to_string();
         assert_eq!(
             e,
-            "probe: too few positives for 5×4 folds: 7 positives, need ≥ 20 (give more samples or fewer --outer-folds/--inner-folds)"
+            "probe: too few positives for 5×4 folds: 4 positives, need ≥ 5 (give more samples or fewer --outer-folds/--inner-folds)"
         );
+        // Five are enough: every outer training set gives each inner fold one.
+        for (i, v) in y.iter_mut().enumerate() {
+            *v = if i < 5 { 1.0 } else { 0.0 };
+        }
+        nested_cv(&ProbeData::new(&x, &y), &SplitStrategy::Random, &CvConfig::new(Task::Classification)).unwrap();
         let (x, y, _) = regression(40, 3, true, 7);
         let huge: Vec<f64> = y.iter().map(|v| v * 1e300).collect();
         let e = nested_cv(&ProbeData::new(&x, &huge), &SplitStrategy::Random, &cfg(Task::Regression)).unwrap_err().to_string();
