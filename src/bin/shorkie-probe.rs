@@ -445,18 +445,18 @@ fn main() {
         if let Some(a) = alphas {
             cfg.alphas = a;
         }
+        let info = RunInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            source,
+            labels: format!("{}, column {}", labels.source, labels.label_column),
+            unlabelled: samples.unlabelled,
+            classes: target.classes.as_ref(),
+            cfg: &cfg,
+        };
         if let Some(names) = &factor_names {
             let (a, b) = sample_factors(&labels, &samples, names)?;
             let factors = Factors { a: &a, b: &b, names: (&names[0], &names[1]) };
             let report = compositional(&data, &factors, &cfg, cli.permutations)?;
-            let info = RunInfo {
-                version: env!("CARGO_PKG_VERSION"),
-                source,
-                labels: format!("{}, column {}", labels.source, labels.label_column),
-                unlabelled: samples.unlabelled,
-                classes: target.classes.as_ref(),
-                cfg: &cfg,
-            };
             if let Some(path) = &cli.predictions {
                 let mut text = String::from("id\tlabel\tset_compositional\tprediction_compositional\tset_random\tprediction_random\n");
                 let by_sample = |h: &shorkie::probe::compositional::Holdout| {
@@ -530,14 +530,6 @@ fn main() {
             let label_text: Vec<&str> = samples.labels.iter().map(|&j| labels.rows[j].label.as_str()).collect();
             shorkie::io::write_atomic(path, predictions_tsv(&ids, &label_text, &runs).as_bytes())?;
         }
-        let info = RunInfo {
-            version: env!("CARGO_PKG_VERSION"),
-            source,
-            labels: format!("{}, column {}", labels.source, labels.label_column),
-            unlabelled: samples.unlabelled,
-            classes: target.classes.as_ref(),
-            cfg: &cfg,
-        };
         emit(cli.output.as_deref(), &render(&info, &runs, &differences))?;
         for r in &runs {
             if r.report.unconverged_fits > 0 {

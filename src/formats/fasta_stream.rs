@@ -123,11 +123,8 @@ impl<R: BufRead> Iterator for FastaRecords<R> {
         if self.done {
             return None;
         }
-        let r = self.next_record().transpose();
-        if !matches!(r, Some(Ok(_))) {
-            self.done = true;
-        }
-        r
+        let next = self.next_record();
+        super::text::stop_after_error(&mut self.done, next)
     }
 }
 

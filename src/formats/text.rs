@@ -196,6 +196,16 @@ pub fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .map(|(i, l)| (i + 1, l.strip_suffix('\r').unwrap_or(l)))
 }
 
+/// One step of a reader's record iterator: `Ok(None)` (the end) and any error end it, so
+/// a caller never reads past a bad line.
+pub(crate) fn stop_after_error<T>(done: &mut bool, next: Result<Option<T>>) -> Option<Result<T>> {
+    let r = next.transpose();
+    if !matches!(r, Some(Ok(_))) {
+        *done = true;
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
