@@ -1033,10 +1033,12 @@ fn a_killed_run_with_scores_out_resumes_to_the_uninterrupted_output() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shorkie-score")).args(args("killed", false)).spawn().unwrap();
     let start = std::time::Instant::now();
     let lines = |p: &str| std::fs::read_to_string(tmp.path().join(p)).map(|t| t.lines().count()).unwrap_or(0);
-    // Kill once the HDF5 has a checkpoint past its start and the VCF is well ahead.
+    // Kill once both side outputs have a checkpoint past their start (so resuming cuts
+    // each at one, the BGZF one at a block boundary) and the VCF is well ahead.
     loop {
         let records = std::fs::read_to_string(tmp.path().join("killed.vcf.partial")).map(|t| t.lines().filter(|l| !l.starts_with('#')).count()).unwrap_or(0);
-        if (lines("killed.h5.partial.done") >= 2 && records >= 40) || start.elapsed().as_secs() > 120 {
+        let checkpointed = lines("killed.h5.partial.done") >= 2 && lines("killed.tsv.gz.partial.done") >= 2;
+        if (checkpointed && records >= 40) || start.elapsed().as_secs() > 120 {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
