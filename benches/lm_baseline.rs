@@ -1,6 +1,7 @@
 //! The embedded default language model against the k-mer context baseline, on the
 //! held-out test chromosomes of S288C (chrXII, chrXIV, chrXVI): masked-token
-//! cross-entropy and accuracy on exactly the same masked tokens, side by side.
+//! cross-entropy and accuracy on exactly the same masked tokens, side by side; then, on
+//! random SNVs of the same chromosomes, how often each prefers the REF base.
 //!
 //! `cargo bench --bench lm_baseline` — needs ../shared (or $SHORKIE_SHARED). The k of the
 //! baseline is chosen on the validation chromosomes (chrXI, chrXIII, chrXV).
@@ -9,6 +10,7 @@ use std::path::PathBuf;
 
 use candle_core::Device;
 use shorkie::train::data::{default_split, Corpus, CorpusOptions, GenomeSpec, MaskOptions, Window};
+
 use shorkie::train::kmer::KmerModel;
 use shorkie::train::lm::masked_eval;
 use shorkie::{Params, SeqNN};
@@ -65,5 +67,54 @@ fn main() -> shorkie::Result<()> {
     println!("  {:<32} {:>14.4} {:>10.4}", format!("k-mer, k = {k} (true context)"), km_ce, km_acc);
     println!("  {:<32} {:>14.4} {:>10.4}", "uniform", (4f64).ln(), 0.25);
     println!("  LM minus k-mer: {:+.4} nats, {:+.4} accuracy", eval.cross_entropy - km_ce, eval.accuracy - km_acc);
+
+    let (lm_pref, km_pref, lm_llr, n) = snv_preference(&model, &corpus, &km, 2000, 11)?;
+    let ci = |p: f64| 1.96 * (p * (1.0 - p) / n as f64).sqrt();
+    println!("\nzero-shot on {n} random SNVs of the held-out test chromosomes (site masked and centred in the window, as shorkie-score does):");
+    println!("  {:<32} {:>14} {:>10}", "predictor", "prefers REF", "mean LLR");
+    println!("  {:<32} {:>13.1}% {:>10.3}   (95% CI ±{:.1} points)", "default LM", 100.0 * lm_pref, lm_llr, 100.0 * ci(lm_pref));
+    println!("  {:<32} {:>13.1}% {:>10}   (95% CI ±{:.1} points)", format!("k-mer, k = {k}"), 100.0 * km_pref, "", 100.0 * ci(km_pref));
     Ok(())
+}
+
+/// Random SNVs (site, other base drawn uniformly) on the test windows: the fraction where
+/// the LM (site masked, window centred on it) and the k-mer model give REF the larger
+/// probability (ties count against), the LM's mean ln(p_alt / p_ref), and the SNV count.
+fn snv_preference(model: &SeqNN, corpus: &Corpus, km: &KmerModel, n: usize, seed: u64) -> shorkie::Result<(f64, f64, f64, usize)> {
+    use candle_core::{IndexOp, Tensor};
+    use shorkie::score::encode::InputLayout;
+    let seq_len = corpus.seq_len;
+    let layout = InputLayout::new(model.in_channels, if model.in_channels > 5 { Some(0) } else { None })?;
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = move |m: usize| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) % m as u64) as usize
+    };
+    let mut snvs = Vec::new();
+    while snvs.len() < n {
+        let w = &corpus.test[next(corpus.test.len())];
+        let contig = &corpus.genomes[w.genome].contigs[w.contig].seq;
+        let site = w.start + next(seq_len);
+        let Some(start) = site.checked_sub(seq_len / 2).filter(|s| s + seq_len <= contig.len()) else { continue };
+        let Some(r) = shorkie::dna::base_index(contig[site]) else { continue };
+        let a = (r + 1 + next(3)) % 4;
+        snvs.push((Window { genome: w.genome, contig: w.contig, start }, r, a));
+    }
+    let (mut lm_ref, mut km_ref, mut llr) = (0usize, 0usize, 0f64);
+    for chunk in snvs.chunks(16) {
+        let mut buf = Vec::with_capacity(chunk.len() * seq_len * model.in_channels);
+        for (w, _, _) in chunk {
+            let seq = &corpus.genomes[w.genome].contigs[w.contig].seq[w.start..w.start + seq_len];
+            layout.encode_into(&seq.to_ascii_uppercase(), Some(seq_len / 2), &mut buf);
+        }
+        let x = Tensor::from_vec(buf, (chunk.len(), seq_len, model.in_channels), &Device::Cpu)?;
+        let probs = model.forward(&x)?.i((.., seq_len / 2, ..))?.to_vec2::<f32>()?;
+        for ((w, r, a), p) in chunk.iter().zip(probs) {
+            lm_ref += usize::from(p[*r] > p[*a]);
+            llr += (p[*a] as f64).ln() - (p[*r] as f64).ln();
+            km_ref += usize::from(km.log_prob(corpus, w, seq_len / 2, *r) > km.log_prob(corpus, w, seq_len / 2, *a));
+        }
+    }
+    let n = snvs.len() as f64;
+    Ok((lm_ref as f64 / n, km_ref as f64 / n, llr / n, snvs.len()))
 }

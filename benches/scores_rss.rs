@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use candle_core::Device;
-use shorkie::fasta::Fasta;
+use shorkie::formats::indexed_fasta::Fasta;
 use shorkie::score::scorer::MatrixRow;
 use shorkie::score::side::{MatrixSpec, RecordMeta, SideOutputs};
 use shorkie::{Params, SeqNN};

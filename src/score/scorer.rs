@@ -8,7 +8,7 @@ use candle_core::{Device, Tensor};
 
 use super::allele::{apply, classify, AltEdit, SkipReason};
 use super::encode::{base_index, InputLayout};
-use super::stats::{compute, Preds, Stat};
+use super::stats::{compute, compute_from_sums, BinSums, Preds, Stat};
 use super::summary::{consequence, Summary};
 use super::tracks::Column;
 use crate::ensemble::{reverse_complement, unreverse_output};
@@ -495,6 +495,49 @@ struct Request {
     mask: Option<usize>,
 }
 
+/// What one pass of a cluster is reduced to when every statistic needs only bin sums
+/// ([`Stat::from_bin_sums`]): per bin set scored (every bin, or one gene's exon bins) and per
+/// segment between the cuts (0, each indel's variant bin, the end), per track Σ x and
+/// Σ log2(x+1). A pass then costs `sets x segments x 2 x tracks` numbers instead of
+/// `bins x tracks`, however long the window and however many variants share it.
+struct Reduction {
+    /// Sorted bins of each set.
+    sets: Vec<Vec<usize>>,
+    /// Per member, its set.
+    member_set: Vec<usize>,
+    /// Sorted, distinct, from 0 to `bins`.
+    cuts: Vec<usize>,
+}
+
+/// A pass's predictions for one fold: the full `bins x tracks` matrix (or the 4 site
+/// probabilities of a language model), or its [`Reduction`], laid out
+/// `[set][segment][Σx, Σlog2(x+1)][track]`.
+enum PassOut {
+    Full(Vec<f32>),
+    Sums(Vec<f64>),
+}
+
+impl PassOut {
+    fn full(&self) -> &[f32] {
+        match self {
+            PassOut::Full(v) => v,
+            PassOut::Sums(_) => unreachable!("reduced passes are read through sums()"),
+        }
+    }
+
+    /// Σ x and Σ log2(x+1) per track over set `set` and segments `segs`.
+    fn sums(&self, set: usize, nseg: usize, segs: std::ops::Range<usize>, tracks: usize, into: &mut BinSums) {
+        let PassOut::Sums(v) = self else { unreachable!("full passes are read through full()") };
+        for seg in segs {
+            let at = ((set * nseg + seg) * 2) * tracks;
+            for t in 0..tracks {
+                into.sum[t] += v[at + t];
+                into.log_sum[t] += v[at + tracks + t];
+            }
+        }
+    }
+}
+
 /// Shifts rows of a `[len x ch]` encoding, zero-filling (baskerville's `shift_sequence`).
 fn shift_rows(x: &mut [f32], ch: usize, shift: i64) {
     let len = x.len() / ch;
@@ -632,12 +675,84 @@ impl Predictor {
         shift_rows(&mut out[start..], self.layout.channels, r.shift);
     }
 
-    /// Predictions for each request and fold: `bins x selected` (or 4 site probabilities for LM).
-    fn predict(&self, clusters: &[Cluster], reqs: &[Request]) -> Result<Vec<Vec<Vec<f32>>>> {
+    /// Whether passes are reduced to bin sums as soon as they are predicted.
+    fn reduces(&self) -> bool {
+        !self.spec.lm && self.spec.stats.iter().all(|s| s.from_bin_sums())
+    }
+
+    /// The output bins over a gene's exons in the window starting at `start`.
+    fn gene_bins(&self, start: i64, gene: &GeneTarget) -> Vec<usize> {
+        (0..self.bins)
+            .filter(|b| {
+                let lo = start + (self.crop_bp + b * self.bin_bp) as i64;
+                let hi = lo + self.bin_bp as i64;
+                gene.exons.iter().any(|&(s, e)| s < hi && e > lo)
+            })
+            .collect()
+    }
+
+    /// The output bin where an indel's predictions are stitched (its first changed base).
+    fn variant_bin(&self, m: &Member) -> usize {
+        ((m.offset as i64 + 1 - self.crop_bp as i64).div_euclid(self.bin_bp as i64)).clamp(0, self.bins as i64) as usize
+    }
+
+    fn reduction(&self, c: &Cluster) -> Reduction {
+        let mut sets: Vec<Vec<usize>> = Vec::new();
+        let mut member_set = Vec::with_capacity(c.members.len());
+        let mut cuts = BTreeSet::from([0, self.bins]);
+        for m in &c.members {
+            let bins = match &m.gene {
+                Some(g) => self.gene_bins(c.start, g),
+                None => (0..self.bins).collect(),
+            };
+            member_set.push(sets.iter().position(|s| *s == bins).unwrap_or_else(|| {
+                sets.push(bins);
+                sets.len() - 1
+            }));
+            if m.alts.iter().any(|a| a.as_ref().is_ok_and(|e| e.indel != 0)) {
+                cuts.insert(self.variant_bin(m));
+            }
+        }
+        Reduction { sets, member_set, cuts: cuts.into_iter().collect() }
+    }
+
+    /// `rows` (`bins x selected`, untransformed) reduced as `red` says.
+    fn reduce(&self, rows: &[f32], red: &Reduction) -> Vec<f64> {
+        let nsel = self.selected.len();
+        let nseg = red.cuts.len() - 1;
+        let mut out = vec![0f64; red.sets.len() * nseg * 2 * nsel];
+        for (k, set) in red.sets.iter().enumerate() {
+            let mut seg = 0;
+            for &b in set {
+                while b >= red.cuts[seg + 1] {
+                    seg += 1;
+                }
+                let at = ((k * nseg + seg) * 2) * nsel;
+                for (t, &x) in rows[b * nsel..(b + 1) * nsel].iter().enumerate() {
+                    let x = x as f64;
+                    out[at + t] += x;
+                    out[at + nsel + t] += (x + 1.0).log2();
+                }
+            }
+        }
+        out
+    }
+
+    /// Predictions for each request and fold: `bins x selected` (or 4 site probabilities for
+    /// LM), reduced per cluster when `reductions` are given.
+    fn predict(&self, clusters: &[Cluster], reqs: &[Request], reductions: Option<&[Reduction]>) -> Result<Vec<Vec<PassOut>>> {
         let ch = self.layout.channels;
-        let mut out: Vec<Vec<Vec<f32>>> = vec![Vec::new(); reqs.len()];
+        let nsel = self.selected.len();
+        let mut out: Vec<Vec<PassOut>> = (0..reqs.len()).map(|_| Vec::new()).collect();
         let sel = Tensor::from_vec(self.selected.iter().map(|&t| t as u32).collect::<Vec<_>>(), self.selected.len(), &self.device)?;
         let lm_pairs: Vec<usize> = vec![3, 2, 1, 0];
+        let untransform = |rows: &mut [f32]| {
+            if let (Some(targets), false) = (&self.spec.targets, self.spec.lm) {
+                for (i, x) in rows.iter_mut().enumerate() {
+                    *x = targets.untransform(self.selected[i % nsel], *x);
+                }
+            }
+        };
         for chunk_start in (0..reqs.len()).step_by(self.batch_size) {
             let chunk = &reqs[chunk_start..(chunk_start + self.batch_size).min(reqs.len())];
             let mut buf = Vec::with_capacity(chunk.len() * self.seq_len * ch);
@@ -653,26 +768,23 @@ impl Predictor {
                     let yr = unreverse_output(&model.forward(xr)?, pairs)?;
                     y = ((y + yr)? / 2.0)?;
                 }
-                let y = y.index_select(&sel, 2)?.to_vec3::<f32>()?;
-                for (k, (r, rows)) in chunk.iter().zip(y).enumerate() {
-                    let values: Vec<f32> = match r.mask {
+                let y = y.index_select(&sel, 2)?;
+                for (k, r) in chunk.iter().enumerate() {
+                    let pass = match r.mask {
                         Some(site) => {
                             let pos = (site as i64 + r.shift).clamp(0, self.seq_len as i64 - 1) as usize;
-                            rows[pos].clone()
+                            PassOut::Full(y.get(k)?.get(pos)?.to_vec1::<f32>()?)
                         }
-                        None => rows.into_iter().flatten().collect(),
+                        None => {
+                            let mut rows = y.get(k)?.flatten_all()?.to_vec1::<f32>()?;
+                            untransform(&mut rows);
+                            match reductions {
+                                Some(red) => PassOut::Sums(self.reduce(&rows, &red[r.cluster])),
+                                None => PassOut::Full(rows),
+                            }
+                        }
                     };
-                    out[chunk_start + k].push(values);
-                }
-            }
-        }
-        if let (Some(targets), false) = (&self.spec.targets, self.spec.lm) {
-            let nsel = self.selected.len();
-            for per_fold in &mut out {
-                for v in per_fold.iter_mut() {
-                    for (i, x) in v.iter_mut().enumerate() {
-                        *x = targets.untransform(self.selected[i % nsel], *x);
-                    }
+                    out[chunk_start + k].push(pass);
                 }
             }
         }
@@ -685,8 +797,9 @@ impl Predictor {
         for (ci, c) in clusters.iter().enumerate() {
             reqs.extend(self.requests(ci, c));
         }
-        let preds = self.predict(clusters, &reqs)?;
-        let find = |r: &Request| -> &Vec<Vec<f32>> {
+        let reductions: Option<Vec<Reduction>> = self.reduces().then(|| clusters.iter().map(|c| self.reduction(c)).collect());
+        let preds = self.predict(clusters, &reqs, reductions.as_deref())?;
+        let find = |r: &Request| -> &Vec<PassOut> {
             let i = reqs.binary_search(r).expect("every needed pass was requested");
             &preds[i]
         };
@@ -697,15 +810,10 @@ impl Predictor {
             for (mi, m) in c.members.iter().enumerate() {
                 let mut o = Outcome { idx: m.variant.idx, part: m.part, parts: m.parts, ..Default::default() };
                 // Gene mode: the output bins over the gene's exons.
-                let gene_bins: Option<Vec<usize>> = m.gene.as_ref().map(|g| {
-                    (0..self.bins)
-                        .filter(|b| {
-                            let lo = c.start + (self.crop_bp + b * self.bin_bp) as i64;
-                            let hi = lo + self.bin_bp as i64;
-                            g.exons.iter().any(|&(s, e)| s < hi && e > lo)
-                        })
-                        .collect()
-                });
+                let gene_bins: Option<Vec<usize>> = match &reductions {
+                    None => m.gene.as_ref().map(|g| self.gene_bins(c.start, g)),
+                    Some(_) => None,
+                };
                 for (ai, a) in m.alts.iter().enumerate() {
                     let alt_name = &m.variant.alts[ai];
                     let edit = match a {
@@ -729,6 +837,7 @@ impl Predictor {
                         for &s in &self.spec.shifts {
                             let p = find(&Request { cluster: ci, allele: None, shift: s, mask: Some(m.offset) });
                             for fold in p {
+                                let fold = fold.full();
                                 llr += (fold[ai_] as f64).ln() - (fold[ri] as f64).ln();
                                 n += 1;
                             }
@@ -736,46 +845,84 @@ impl Predictor {
                         values.push(format_value(llr / n as f64));
                         row.push((llr / n as f64) as f32);
                     } else {
-                        let bin = ((m.offset as i64 + 1 - self.crop_bp as i64).div_euclid(self.bin_bp as i64)).clamp(0, self.bins as i64) as usize;
+                        let bin = self.variant_bin(m);
                         let passes = folds * self.spec.shifts.len();
-                        let mut rp = Vec::with_capacity(passes * self.bins * nsel);
-                        let mut ap = Vec::with_capacity(passes * self.bins * nsel);
-                        for f in 0..folds {
-                            for &s in &self.spec.shifts {
-                                let r0 = &find(&Request { cluster: ci, allele: None, shift: s, mask: None })[f];
-                                let a0 = &find(&Request { cluster: ci, allele: Some((mi, ai)), shift: s, mask: None })[f];
-                                if edit.indel < 0 {
-                                    let r1 = &find(&Request { cluster: ci, allele: None, shift: s + edit.indel, mask: None })[f];
-                                    rp.extend(stitch(r0, r1, bin, nsel));
-                                } else {
-                                    rp.extend_from_slice(r0);
+                        let per_stat: Vec<Vec<f64>> = match &reductions {
+                            Some(red) => {
+                                let red = &red[ci];
+                                let (set, nseg) = (red.member_set[mi], red.cuts.len() - 1);
+                                let at_bin = red.cuts.binary_search(&bin).unwrap_or(nseg);
+                                let zero = || BinSums { sum: vec![0.0; nsel], log_sum: vec![0.0; nsel] };
+                                let (mut rs, mut as_) = (Vec::with_capacity(passes), Vec::with_capacity(passes));
+                                for f in 0..folds {
+                                    for &s in &self.spec.shifts {
+                                        let r0 = &find(&Request { cluster: ci, allele: None, shift: s, mask: None })[f];
+                                        let a0 = &find(&Request { cluster: ci, allele: Some((mi, ai)), shift: s, mask: None })[f];
+                                        let (mut r, mut a) = (zero(), zero());
+                                        // An indel's passes are stitched at its bin: the left part from
+                                        // the plain pass, the right from the realigned one.
+                                        if edit.indel < 0 {
+                                            let r1 = &find(&Request { cluster: ci, allele: None, shift: s + edit.indel, mask: None })[f];
+                                            r0.sums(set, nseg, 0..at_bin, nsel, &mut r);
+                                            r1.sums(set, nseg, at_bin..nseg, nsel, &mut r);
+                                        } else {
+                                            r0.sums(set, nseg, 0..nseg, nsel, &mut r);
+                                        }
+                                        if edit.indel > 0 {
+                                            let a1 = &find(&Request { cluster: ci, allele: Some((mi, ai)), shift: s - edit.indel, mask: None })[f];
+                                            a0.sums(set, nseg, 0..at_bin, nsel, &mut a);
+                                            a1.sums(set, nseg, at_bin..nseg, nsel, &mut a);
+                                        } else {
+                                            a0.sums(set, nseg, 0..nseg, nsel, &mut a);
+                                        }
+                                        rs.push(r);
+                                        as_.push(a);
+                                    }
                                 }
-                                if edit.indel > 0 {
-                                    let a1 = &find(&Request { cluster: ci, allele: Some((mi, ai)), shift: s - edit.indel, mask: None })[f];
-                                    ap.extend(stitch(a0, a1, bin, nsel));
-                                } else {
-                                    ap.extend_from_slice(a0);
-                                }
+                                self.spec.stats.iter().map(|&stat| compute_from_sums(stat, &rs, &as_)).collect()
                             }
-                        }
-                        let (rp, ap, bins) = match &gene_bins {
-                            None => (rp, ap, self.bins),
-                            Some(keep) => {
-                                let take = |full: &[f32]| -> Vec<f32> {
-                                    let mut out = Vec::with_capacity(passes * keep.len() * nsel);
-                                    for p in 0..passes {
-                                        for &b in keep {
-                                            let at = (p * self.bins + b) * nsel;
-                                            out.extend_from_slice(&full[at..at + nsel]);
+                            None => {
+                                let mut rp = Vec::with_capacity(passes * self.bins * nsel);
+                                let mut ap = Vec::with_capacity(passes * self.bins * nsel);
+                                for f in 0..folds {
+                                    for &s in &self.spec.shifts {
+                                        let r0 = &find(&Request { cluster: ci, allele: None, shift: s, mask: None })[f].full();
+                                        let a0 = &find(&Request { cluster: ci, allele: Some((mi, ai)), shift: s, mask: None })[f].full();
+                                        if edit.indel < 0 {
+                                            let r1 = &find(&Request { cluster: ci, allele: None, shift: s + edit.indel, mask: None })[f].full();
+                                            rp.extend(stitch(r0, r1, bin, nsel));
+                                        } else {
+                                            rp.extend_from_slice(r0);
+                                        }
+                                        if edit.indel > 0 {
+                                            let a1 = &find(&Request { cluster: ci, allele: Some((mi, ai)), shift: s - edit.indel, mask: None })[f].full();
+                                            ap.extend(stitch(a0, a1, bin, nsel));
+                                        } else {
+                                            ap.extend_from_slice(a0);
                                         }
                                     }
-                                    out
+                                }
+                                let (rp, ap, bins) = match &gene_bins {
+                                    None => (rp, ap, self.bins),
+                                    Some(keep) => {
+                                        let take = |full: &[f32]| -> Vec<f32> {
+                                            let mut out = Vec::with_capacity(passes * keep.len() * nsel);
+                                            for p in 0..passes {
+                                                for &b in keep {
+                                                    let at = (p * self.bins + b) * nsel;
+                                                    out.extend_from_slice(&full[at..at + nsel]);
+                                                }
+                                            }
+                                            out
+                                        };
+                                        (take(&rp), take(&ap), keep.len())
+                                    }
                                 };
-                                (take(&rp), take(&ap), keep.len())
+                                let rp = Preds { passes, bins, tracks: nsel, data: rp };
+                                let ap = Preds { passes, bins, tracks: nsel, data: ap };
+                                self.spec.stats.iter().map(|&stat| compute(stat, &rp, &ap)).collect()
                             }
                         };
-                        let rp = Preds { passes, bins, tracks: nsel, data: rp };
-                        let ap = Preds { passes, bins, tracks: nsel, data: ap };
                         // Gene mode scores only tracks of the gene's strand (and unstranded ones).
                         let strand_ok = |t: usize| match (&m.gene, &self.spec.targets) {
                             (Some(g), Some(tg)) => tg.rows[t].strand.is_none_or(|s| s == g.strand),
@@ -801,11 +948,11 @@ impl Predictor {
                         };
                         let ok: Vec<bool> = self.selected.iter().map(|&t| strand_ok(t)).collect();
                         let mut per_column = Vec::new();
-                        for &stat in &self.spec.stats {
-                            let per_track = compute(stat, &rp, &ap);
-                            values.extend(self.spec.summary.fields(&per_track, &ok));
+                        for (&stat, per_track) in self.spec.stats.iter().zip(&per_stat) {
+                            let per_track = per_track.as_slice();
+                            values.extend(self.spec.summary.fields(per_track, &ok));
                             for col in &self.spec.columns {
-                                let scored: Vec<f64> = col.tracks.iter().filter_map(|&t| unit(stat, &per_track, t)).collect();
+                                let scored: Vec<f64> = col.tracks.iter().filter_map(|&t| unit(stat, per_track, t)).collect();
                                 if scored.is_empty() {
                                     per_column.push(".".to_string());
                                     continue;

@@ -185,6 +185,46 @@ pub fn compute(stat: Stat, reference: &Preds, alt: &Preds) -> Vec<f64> {
     out
 }
 
+impl Stat {
+    /// Whether the statistic depends on each allele's predictions only through their
+    /// per-track bin sums (Σ x and Σ log2(x+1)), so a pass can be reduced to those sums as
+    /// soon as it is predicted instead of keeping its `bins x tracks` matrix.
+    pub fn from_bin_sums(self) -> bool {
+        matches!(self, Stat::Sum | Stat::LogSum | Stat::LogSed | Stat::Ref | Stat::Alt)
+    }
+}
+
+/// One allele's predictions in one pass, reduced over the scored bins: per track Σ x and
+/// Σ log2(x+1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BinSums {
+    pub sum: Vec<f64>,
+    pub log_sum: Vec<f64>,
+}
+
+/// One value per track for a statistic with [`Stat::from_bin_sums`], averaged over passes:
+/// the same numbers as [`compute`] on the full predictions, summed in another order.
+pub fn compute_from_sums(stat: Stat, reference: &[BinSums], alt: &[BinSums]) -> Vec<f64> {
+    assert!(stat.from_bin_sums() && reference.len() == alt.len() && !reference.is_empty());
+    let nt = reference[0].sum.len();
+    let mut out = vec![0f64; nt];
+    for (r, a) in reference.iter().zip(alt) {
+        for (t, slot) in out.iter_mut().enumerate() {
+            *slot += match stat {
+                Stat::Sum => a.sum[t] - r.sum[t],
+                Stat::LogSum => a.log_sum[t] - r.log_sum[t],
+                Stat::LogSed => log2p1(a.sum[t]) - log2p1(r.sum[t]),
+                Stat::Ref => r.sum[t],
+                Stat::Alt => a.sum[t],
+                _ => unreachable!("asserted above"),
+            };
+        }
+    }
+    let np = reference.len() as f64;
+    out.iter_mut().for_each(|v| *v /= np);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +255,27 @@ mod tests {
         let r = preds(2, 1, 1, vec![1.0, 3.0]);
         let a = preds(2, 1, 1, vec![2.0, 3.0]);
         assert!((compute(Stat::Sum, &r, &a)[0] - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bin_sums_give_the_same_statistics() {
+        let r = preds(2, 3, 2, vec![1.0, 0.5, 3.0, 2.0, 0.0, 4.0, 2.0, 1.0, 1.0, 0.0, 5.0, 2.5]);
+        let a = preds(2, 3, 2, vec![2.0, 0.5, 1.0, 2.5, 0.0, 4.0, 1.0, 1.5, 1.0, 0.5, 4.0, 2.5]);
+        let sums = |p: &Preds| -> Vec<BinSums> {
+            (0..p.passes)
+                .map(|k| BinSums {
+                    sum: (0..p.tracks).map(|t| (0..p.bins).map(|b| p.at(k, b, t)).sum()).collect(),
+                    log_sum: (0..p.tracks).map(|t| (0..p.bins).map(|b| log2p1(p.at(k, b, t))).sum()).collect(),
+                })
+                .collect()
+        };
+        for &stat in ALL_STATS.iter().filter(|s| s.from_bin_sums()) {
+            let (full, reduced) = (compute(stat, &r, &a), compute_from_sums(stat, &sums(&r), &sums(&a)));
+            for (x, y) in full.iter().zip(&reduced) {
+                assert!((x - y).abs() <= 1e-12 * x.abs().max(1.0), "{stat}: {x} vs {y}");
+            }
+        }
+        assert!(!Stat::D1.from_bin_sums() && !Stat::Js.from_bin_sums() && !Stat::Sax.from_bin_sums());
     }
 
     #[test]
