@@ -47,3 +47,37 @@ pub fn stderr_is_tty() -> bool {
     use std::io::IsTerminal;
     std::io::stderr().is_terminal()
 }
+
+/// `--threads` and `-q/--quiet`: one meaning and one help text in every binary.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CommonArgs {
+    /// Compute threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Nothing on stderr but errors and warnings: no progress bar, no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// `--batch-size`, in every binary that runs a model.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BatchArgs {
+    /// Sequences per forward pass (at least 1).
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub batch_size: usize,
+}
+
+/// The help text of `--device`, wherever a binary runs a model.
+pub const DEVICE_HELP: &str = "cpu, cuda or cuda:N (cuda needs a build with --features cuda)";
+
+/// A binary whose input defaults to standard input, started at a terminal with nothing
+/// piped in, prints its usage and exits 2 instead of silently waiting for typed input.
+pub fn usage_if_stdin_is_a_terminal(input: &str, cmd: clap::Command) {
+    use std::io::IsTerminal;
+    if input == "-" && std::io::stdin().is_terminal() {
+        let name = cmd.get_name().to_string();
+        let mut cmd = cmd;
+        let _ = writeln!(std::io::stderr(), "{}\n\n{name}: no input: give a file, or pipe one in (`-` reads standard input); --help for more", cmd.render_usage());
+        std::process::exit(2);
+    }
+}

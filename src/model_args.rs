@@ -28,8 +28,7 @@ pub struct ModelArgs {
     /// Species channel for multi-species models (Shorkie: 109 = S. cerevisiae R64, the default).
     #[arg(long)]
     pub species_index: Option<usize>,
-    /// cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, value_name = "DEVICE", default_value = "cpu", help = crate::cli::DEVICE_HELP)]
     pub device: String,
 }
 

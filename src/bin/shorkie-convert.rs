@@ -11,7 +11,7 @@ use shorkie::keras_h5::KerasModel;
 use shorkie::{Error, Params, SeqNN};
 
 #[derive(Parser, Debug)]
-#[command(name = "shorkie-convert", version, about = "Convert baskerville/Shorkie Keras H5 weights to safetensors")]
+#[command(args_override_self = true, name = "shorkie-convert", version, about = "Convert baskerville/Shorkie Keras H5 weights to safetensors")]
 struct Cli {
     /// Keras model file (model_best.h5), or an already converted .safetensors to check.
     model: PathBuf,
@@ -31,21 +31,18 @@ struct Cli {
     /// Largest allowed max|ours - reference| / max|reference| for --check.
     #[arg(long, default_value_t = 1e-4)]
     tol: f32,
-    /// Device for --check: cpu, cuda or cuda:N.
-    #[arg(long, default_value = "cpu")]
+    #[arg(long, value_name = "DEVICE", default_value = "cpu", help = shorkie::cli::DEVICE_HELP)]
     device: String,
-    /// Sequences per forward pass for --check.
-    #[arg(long, default_value_t = 1)]
-    batch_size: usize,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    batch: shorkie::cli::BatchArgs,
+    #[command(flatten)]
+    common: shorkie::cli::CommonArgs,
 }
 
 fn main() {
     shorkie::cli::run_main("shorkie-convert", || {
         let cli = Cli::parse();
-        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
+        shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         let params = Params::from_file(&cli.params)?;
         let device = parse_device(&cli.device)?;
         let is_safetensors = cli.model.extension().is_some_and(|e| e == "safetensors");
@@ -74,7 +71,7 @@ fn main() {
             let converted = convert_head(&keras, &params, cli.head.unwrap_or(0))?;
             if let Some(out) = &cli.output {
                 save_safetensors(&converted, out)?;
-                if !cli.quiet {
+                if !cli.common.quiet {
                     let n: usize = converted.tensors.values().map(|t| t.elem_count()).sum();
                     let head = match &converted.head {
                         Some(h) => format!(", head {} ({}, {} tracks)", h.index, h.key, h.tracks),
@@ -108,7 +105,7 @@ fn main() {
             let get = |k: &str| {
                 arrays.get(k).ok_or_else(|| Error::Input(format!("{}: no \"{k}\" array", npz.display())))
             };
-            let dev = shorkie::parity::check(&model, get("input")?, get("output")?, cli.batch_size, &device)?;
+            let dev = shorkie::parity::check(&model, get("input")?, get("output")?, cli.batch.batch_size, &device)?;
             let rel = dev.relative();
             let mut out = std::io::stdout();
             writeln!(

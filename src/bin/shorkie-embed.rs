@@ -17,6 +17,7 @@ use shorkie::Error;
 
 #[derive(Parser, Debug)]
 #[command(
+    args_override_self = true,
     name = "shorkie-embed",
     version,
     about = "Embed FASTA sequences or BED regions with a Shorkie model: one vector per sequence from a trunk layer",
@@ -63,23 +64,18 @@ struct Cli {
     /// ID table for NPY/NPZ output (default: the output path with `.ids.tsv` as extension).
     #[arg(long)]
     ids: Option<PathBuf>,
-    /// Windows per forward pass.
-    #[arg(long, default_value_t = 8)]
-    batch_size: usize,
-    /// Compute threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// No progress bar or summary.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    batch: shorkie::cli::BatchArgs,
+    #[command(flatten)]
+    common: shorkie::cli::CommonArgs,
 }
 
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-embed", || {
         let cli = Cli::parse();
-        shorkie::cli::set_threads(cli.threads);
-        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
+        shorkie::cli::set_threads(cli.common.threads);
+        shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         if cli.model.models.len() > 1 {
             return Err(Error::Input(
                 "shorkie-embed takes one --model: fold models' layers are trained separately and do not share one embedding space".into(),
@@ -89,7 +85,7 @@ fn main() {
             return Err(Error::Input("--fasta is the genome for --bed; give FASTA records to embed as the positional input".into()));
         }
         let loaded = cli.model.load()?;
-        shorkie::limits::batch_input(cli.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
+        shorkie::limits::batch_input(cli.batch.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
         let mut models = loaded.models;
         let model = models.remove(0);
         if cli.list_layers {
@@ -110,7 +106,7 @@ fn main() {
         let embedder = Embedder::new(model, loaded.layout, layer.clone(), cli.pool, cli.rc);
         let planner = embedder.planner();
         let start = Instant::now();
-        let opts = RunOptions { batch_size: cli.batch_size, progress: !cli.quiet && shorkie::cli::stderr_is_tty() };
+        let opts = RunOptions { batch_size: cli.batch.batch_size, progress: !cli.common.quiet && shorkie::cli::stderr_is_tty() };
         let summary = match (&cli.bed, &cli.fasta) {
             (Some(bed), Some(genome)) => {
                 let (bed, genome) = (bed.clone(), genome.clone());
@@ -132,7 +128,7 @@ fn main() {
             }
         };
         writer.finish()?;
-        if !cli.quiet {
+        if !cli.common.quiet {
             let secs = start.elapsed().as_secs_f64();
             let _ = writeln!(
                 std::io::stderr(),

@@ -14,7 +14,7 @@ use shorkie::train::supervised::{CoverageData, Geometry};
 use shorkie::{Error, Params, SeqNN};
 
 #[derive(Parser, Debug)]
-#[command(name = "shorkie-eval", version, about = "Evaluate a Shorkie/SeqNN coverage model on a held-out fold")]
+#[command(args_override_self = true, name = "shorkie-eval", version, about = "Evaluate a Shorkie/SeqNN coverage model on a held-out fold")]
 struct Cli {
     /// Model weights (safetensors, e.g. run/model.safetensors).
     #[arg(short, long)]
@@ -48,15 +48,13 @@ struct Cli {
     umap_clip: f64,
     #[arg(long)]
     species_index: Option<usize>,
-    #[arg(long, default_value_t = 8)]
-    batch_size: usize,
+    #[command(flatten)]
+    batch: shorkie::cli::BatchArgs,
     /// Output folder: eval_tracks.tsv, eval_genes.tsv, gene_sums.tsv, eval_genes.svg.
     #[arg(short, long)]
     output: PathBuf,
-    #[arg(long)]
-    threads: Option<usize>,
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    common: shorkie::cli::CommonArgs,
 }
 
 /// hound's sequences.bed: contig, start, end and the split (`train`, `valid`, `test`) as
@@ -134,8 +132,8 @@ fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-eval", || {
         let cli = Cli::parse();
-        shorkie::cli::set_threads(cli.threads);
-        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
+        shorkie::cli::set_threads(cli.common.threads);
+        shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         shorkie::limits::fraction(cli.umap_clip, "--umap-clip")?;
         let params_path = cli.params.clone().unwrap_or_else(|| cli.model.with_file_name("params.json"));
         let params = Params::from_file(&params_path)?;
@@ -196,7 +194,7 @@ fn main() {
             Some(p) => Some(GeneIndex::from_path(p)?),
             None => None,
         };
-        let ev = evaluate(&model, &data, &windows, genes.as_ref(), cli.batch_size, cli.rc)?;
+        let ev = evaluate(&model, &data, &windows, genes.as_ref(), cli.batch.batch_size, cli.rc)?;
         shorkie::io::prepare_output_dir(&cli.output)?;
         write_reports(&cli.output, &ev)?;
         let undefined: Vec<&str> = ev.tracks.iter().filter(|t| !t.pearson_r.is_finite()).map(|t| t.identifier.as_str()).collect();
@@ -212,7 +210,7 @@ fn main() {
                 if undefined.len() > 5 { ", …" } else { "" }
             );
         }
-        if !cli.quiet {
+        if !cli.common.quiet {
             let mut err = std::io::stderr();
             let _ = writeln!(
                 err,

@@ -20,7 +20,7 @@ use shorkie::viz;
 use shorkie::Error;
 
 #[derive(Parser, Debug)]
-#[command(name = "shorkie-ism", version, about = "In-silico saturation mutagenesis and gradient saliency with Shorkie models")]
+#[command(args_override_self = true, name = "shorkie-ism", version, about = "In-silico saturation mutagenesis and gradient saliency with Shorkie models")]
 struct Cli {
     /// BED regions to mutate (each base, all 3 alternatives); `-` for stdin. With --vcf,
     /// a VCF/BCF instead.
@@ -68,13 +68,10 @@ struct Cli {
     /// Output directory.
     #[arg(short, long)]
     output: PathBuf,
-    /// Mutants per forward pass.
-    #[arg(long, default_value_t = 8)]
-    batch_size: usize,
-    #[arg(long)]
-    threads: Option<usize>,
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    batch: shorkie::cli::BatchArgs,
+    #[command(flatten)]
+    common: shorkie::cli::CommonArgs,
 }
 
 /// Mean over passes and over a column's tracks, per bin.
@@ -98,11 +95,11 @@ fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-ism", || {
         let cli = Cli::parse();
-        shorkie::cli::set_threads(cli.threads);
-        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
+        shorkie::cli::set_threads(cli.common.threads);
+        shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         shorkie::io::prepare_output_dir(&cli.output)?;
         let loaded = cli.model.load()?;
-        shorkie::limits::batch_input(cli.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
+        shorkie::limits::batch_input(cli.batch.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
         if loaded.looks_lm() {
             return Err(Error::Input(
                 "shorkie-ism needs a track model (the language model's zero-shot scores come from shorkie-score)".into(),
@@ -119,7 +116,7 @@ fn main() {
             chosen.sort_unstable();
             chosen.dedup();
             let (groups, unmatched) = report::group_tracks(targets, &chosen, pattern)?;
-            if !unmatched.is_empty() && !cli.quiet {
+            if !unmatched.is_empty() && !cli.common.quiet {
                 let _ = writeln!(std::io::stderr(), "shorkie-ism: --group-by left out {} track(s) it does not match", unmatched.len());
             }
             columns = groups;
@@ -167,11 +164,11 @@ fn main() {
         let mut ism: Vec<Vec<Matrix>> = vec![Vec::new(); ncols];
         let mut sal: Vec<Vec<Matrix>> = vec![Vec::new(); ncols];
         let mut skipped_bases = 0usize;
-        let mut progress = (!cli.quiet && shorkie::cli::stderr_is_tty()).then(|| {
+        let mut progress = (!cli.common.quiet && shorkie::cli::stderr_is_tty()).then(|| {
             let total: u64 = wins.iter().map(|w| w.len() as u64).sum();
             indicatif::ProgressBar::new(total)
         });
-        let bs = cli.batch_size;
+        let bs = cli.batch.batch_size;
         let mut outputs = shorkie::ism::outputs::Outputs::new(&cli.output);
         let sheet = loaded.sheet()?;
         for w in &wins {
@@ -359,7 +356,7 @@ fn main() {
             )?;
         }
         let removed = outputs.finish()?;
-        if !cli.quiet && !removed.is_empty() {
+        if !cli.common.quiet && !removed.is_empty() {
             let _ = writeln!(
                 std::io::stderr(),
                 "shorkie-ism: removed {} file(s) of the previous run in {} that this run did not write",
@@ -367,7 +364,7 @@ fn main() {
                 cli.output.display()
             );
         }
-        if !cli.quiet {
+        if !cli.common.quiet {
             let n: usize = wins.iter().map(|w| w.len()).sum();
             let _ = writeln!(
                 std::io::stderr(),

@@ -23,6 +23,7 @@ enum OutType {
 
 #[derive(Parser, Debug)]
 #[command(
+    args_override_self = true,
     name = "shorkie-predict",
     version,
     about = "Predict coverage over BED regions or FASTA sequences with Shorkie models; writes BigWig or bedGraph"
@@ -58,15 +59,10 @@ struct Cli {
     /// bedGraph: a file, or `-`/absent for stdout.
     #[arg(short, long)]
     output: Option<String>,
-    /// Windows per forward pass.
-    #[arg(long, default_value_t = 8)]
-    batch_size: usize,
-    /// Compute threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// No progress bar or summary.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    batch: shorkie::cli::BatchArgs,
+    #[command(flatten)]
+    common: shorkie::cli::CommonArgs,
 }
 
 /// Where the predictions go, prepared before any model work so that a bad destination
@@ -109,10 +105,10 @@ fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-predict", || {
         let cli = Cli::parse();
-        shorkie::cli::set_threads(cli.threads);
-        shorkie::limits::count(cli.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
+        shorkie::cli::set_threads(cli.common.threads);
+        shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         let loaded = cli.model.load()?;
-        shorkie::limits::batch_input(cli.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
+        shorkie::limits::batch_input(cli.batch.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
         let geo = Geometry::new(&loaded.models[0], cli.edge_bins)?;
         let columns = loaded.columns(&cli.track_args)?;
         let sheet = loaded.sheet()?;
@@ -142,7 +138,7 @@ fn main() {
             strand_pair: loaded.strand_pair(),
         };
         let values = ColumnValues { columns: &columns, sheet: &sheet, raw: cli.raw };
-        let opts = Options { batch_size: cli.batch_size, progress: !cli.quiet && shorkie::cli::stderr_is_tty() };
+        let opts = Options { batch_size: cli.batch.batch_size, progress: !cli.common.quiet && shorkie::cli::stderr_is_tty() };
         let run = |emit: &mut dyn FnMut(&shorkie::predict::Segment, Vec<f32>) -> shorkie::Result<()>| {
             predict(&input, &geo, &ensemble, &loaded.layout, &loaded.device, &values, &opts, emit)
         };
@@ -181,7 +177,7 @@ fn main() {
                 (s, format!("bedGraph {what}"))
             }
         };
-        if !cli.quiet {
+        if !cli.common.quiet {
             let _ = writeln!(
                 std::io::stderr(),
                 "shorkie-predict: {} region(s) as {} interval(s), {} bins from {} windows ({} model(s) x {} pass(es)); {} column(s) -> {}",

@@ -11,7 +11,7 @@ use shorkie::train::trainer::{Restore, Trainer};
 use shorkie::{Error, Params};
 
 #[derive(Parser, Debug)]
-#[command(name = "shorkie-pretrain", version, about = "Pretrain a Shorkie masked-nucleotide language model on genomes")]
+#[command(args_override_self = true, name = "shorkie-pretrain", version, about = "Pretrain a Shorkie masked-nucleotide language model on genomes")]
 struct Cli {
     /// Tab-separated: species name, FASTA (plain/gz/bgzip), GTF or -, species index.
     #[arg(long)]
@@ -51,10 +51,8 @@ struct Cli {
     repeat_weight: Option<f32>,
     #[command(flatten)]
     run: LoopArgs,
-    #[arg(long)]
-    threads: Option<usize>,
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    common: shorkie::cli::CommonArgs,
 }
 
 fn contigs(arg: &Option<String>, default: Vec<String>) -> Vec<String> {
@@ -69,7 +67,7 @@ fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-pretrain", || {
         let cli = Cli::parse();
-        shorkie::cli::set_threads(cli.threads);
+        shorkie::cli::set_threads(cli.common.threads);
         let params = Params::from_file(&cli.params)?;
         let train = params.train.clone().unwrap_or_else(|| serde_json::from_str("{}").expect("empty train block"));
         cli.run.check(&train)?;
@@ -105,7 +103,7 @@ fn main() {
             }
         }
         let mut err = std::io::stderr();
-        if !cli.quiet {
+        if !cli.common.quiet {
             let _ = writeln!(err, "shorkie-pretrain: {}", corpus.describe());
         }
         let mask = MaskOptions {
@@ -114,7 +112,7 @@ fn main() {
             repeat_weight: cli.repeat_weight.or(train.repeat_loss_scale.map(|v| v as f32)).unwrap_or(0.1),
             reverse_complement: true,
         };
-        let opts = cli.run.options(&train, &cli.output, cli.quiet);
+        let opts = cli.run.options(&train, &cli.output, cli.common.quiet);
         if !(0.0..1.0).contains(&mask.rate) || mask.rate == 0.0 {
             return Err(Error::Input(format!("--mask-rate {} must be in (0, 1)", mask.rate)));
         }
@@ -123,7 +121,7 @@ fn main() {
         let mut trainer = Trainer::new(&params, task, opts, cli.run.resume, restore)?;
         let logs = trainer.run()?;
         trainer.finish(&cli.params)?;
-        if !cli.quiet {
+        if !cli.common.quiet {
             for l in &logs {
                 let _ = writeln!(
                     err,

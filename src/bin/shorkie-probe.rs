@@ -55,6 +55,7 @@ split gains over the other. Metrics: r2, pearson, spearman (regression); auroc, 
 
 #[derive(Parser, Debug)]
 #[command(
+    args_override_self = true,
     name = "shorkie-probe",
     version,
     about = "Linear probes of sequence embeddings: nested cross-validated ridge/logistic scores with bootstrap \
@@ -142,12 +143,8 @@ struct Cli {
     /// Out-of-fold predictions TSV.
     #[arg(long, value_name = "FILE")]
     predictions: Option<PathBuf>,
-    /// Compute threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Nothing on stderr but errors.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    common: shorkie::cli::CommonArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,9 +359,9 @@ fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-probe", || {
         let cli = Cli::parse();
-        shorkie::cli::set_threads(cli.threads);
+        shorkie::cli::set_threads(cli.common.threads);
         let say = |msg: String| {
-            if !cli.quiet {
+            if !cli.common.quiet {
                 let _ = writeln!(std::io::stderr(), "shorkie-probe: {msg}");
             }
         };

@@ -51,7 +51,7 @@ enum StrandPairs {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "shorkie-score", version, about = "Score VCF/BCF variants with Shorkie models; writes the records back with INFO scores")]
+#[command(args_override_self = true, name = "shorkie-score", version, about = "Score VCF/BCF variants with Shorkie models; writes the records back with INFO scores")]
 struct Cli {
     /// VCF, VCF.gz or BCF; `-` for standard input.
     #[arg(default_value = "-")]
@@ -105,12 +105,10 @@ struct Cli {
     on_ref_mismatch: RefMismatch,
     #[arg(long, value_enum, default_value = "auto")]
     mode: Mode,
-    /// Sequences per forward pass.
-    #[arg(long, default_value_t = 8)]
-    batch_size: usize,
-    /// Compute threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    batch: shorkie::cli::BatchArgs,
+    #[command(flatten)]
+    common: shorkie::cli::CommonArgs,
     /// Output file, `-` for standard output (the default). A regular file is written as
     /// FILE.partial (locked: one run per output) and renamed when complete.
     #[arg(short, long)]
@@ -135,9 +133,6 @@ struct Cli {
     /// that it was written from the same input with the same options.
     #[arg(long)]
     resume: bool,
-    /// No progress bar or summary.
-    #[arg(short, long)]
-    quiet: bool,
 }
 
 /// The output type from `-O` and the `-o` suffix, as bcftools picks it; an explicit type
@@ -167,7 +162,8 @@ fn main() {
     shorkie::cli::run_main("shorkie-score", || {
         let started = std::time::Instant::now();
         let cli = Cli::parse();
-        shorkie::cli::set_threads(cli.threads);
+        shorkie::cli::usage_if_stdin_is_a_terminal(&cli.input, <Cli as clap::CommandFactory>::command());
+        shorkie::cli::set_threads(cli.common.threads);
         let command = command_line(&std::env::args().collect::<Vec<_>>());
         let format = output_format(cli.output_type.as_deref(), cli.output.as_deref())?;
         let regions = match (&cli.regions, &cli.regions_file) {
@@ -205,7 +201,7 @@ fn main() {
             )));
         }
         shorkie::limits::fraction(cli.max_n_frac, "--max-n-frac")?;
-        shorkie::limits::batch_input(cli.batch_size, seq_len, loaded.layout.channels)?;
+        shorkie::limits::batch_input(cli.batch.batch_size, seq_len, loaded.layout.channels)?;
         let aggregate = cli.track_args.aggregate == Aggregate::Group;
         // The scored tracks: what --tracks/--track-regex/--track-group choose, one by one.
         let scored = loaded.columns(&TrackArgs { aggregate: Aggregate::None, ..cli.track_args.clone() })?;
@@ -336,7 +332,7 @@ fn main() {
                 strand_sum,
             },
             device,
-            cli.batch_size,
+            cli.batch.batch_size,
         )?;
         let mut lines = header_lines(&Provenance {
             value_names: predictor.value_names(),
@@ -361,8 +357,8 @@ fn main() {
                 regions,
                 may_drop: matches!(cli.on_ref_mismatch, RefMismatch::Skip),
                 header_lines: lines,
-                progress: !cli.quiet && shorkie::cli::stderr_is_tty(),
-                batch_size: cli.batch_size,
+                progress: !cli.common.quiet && shorkie::cli::stderr_is_tty(),
+                batch_size: cli.batch.batch_size,
                 side,
             },
             planner,
@@ -372,7 +368,7 @@ fn main() {
             let name = cli.stats_name.clone().unwrap_or_else(|| shorkie::score::report::sample_name(&cli.input));
             shorkie::score::report::write_stats_json(path, &name, &summary, started.elapsed().as_secs_f64())?;
         }
-        if !cli.quiet {
+        if !cli.common.quiet {
             let mut reasons: Vec<_> = summary.skipped.iter().collect();
             reasons.sort();
             let skipped: Vec<String> = reasons.iter().map(|(r, n)| format!("{}={n}", r.as_str())).collect();

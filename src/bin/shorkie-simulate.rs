@@ -9,6 +9,7 @@ use shorkie::sim::{run, Options};
 
 #[derive(Parser, Debug)]
 #[command(
+    args_override_self = true,
     name = "shorkie-simulate",
     version,
     about = "Plant a promoter-motif grammar on a genome: stranded RNA-seq BigWigs, causal and null variants with their true effects"
@@ -44,15 +45,15 @@ struct Cli {
     /// Only these contigs, comma-separated (FASTA names).
     #[arg(long, value_delimiter = ',')]
     contigs: Option<Vec<String>>,
-    /// Print nothing but errors.
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    common: shorkie::cli::CommonArgs,
 }
 
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-simulate", || {
         let cli = Cli::parse();
+        shorkie::cli::set_threads(cli.common.threads);
         let t0 = Instant::now();
         shorkie::limits::at_most(cli.variants as u64, 10_000_000, "--variants")?;
         for (v, what) in [(cli.depth, "--depth"), (cli.gene_noise, "--gene-noise"), (cli.dispersion, "--dispersion")] {
@@ -69,7 +70,7 @@ fn main() {
         opts.dispersion = cli.dispersion;
         opts.contigs = cli.contigs.map(|v| v.into_iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect());
         let s = run(&opts)?;
-        if !cli.quiet {
+        if !cli.common.quiet {
             let _ = writeln!(
                 std::io::stderr(),
                 "shorkie-simulate: {} genes on {} contig(s), log2 expression {:.2} to {:.2} (sd {:.2}); {} causal + {} null variants; wrote {} files to {} in {:.1} s",

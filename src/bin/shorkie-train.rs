@@ -13,7 +13,7 @@ use shorkie::formats::targets::Targets;
 use shorkie::{Error, Params, SeqNN};
 
 #[derive(Parser, Debug)]
-#[command(name = "shorkie-train", version, about = "Train a Shorkie/SeqNN model on BigWig coverage (baskerville targets sheet)")]
+#[command(args_override_self = true, name = "shorkie-train", version, about = "Train a Shorkie/SeqNN model on BigWig coverage (baskerville targets sheet)")]
 struct Cli {
     /// baskerville targets sheet: identifier, file (BigWig), sum_stat, clip, clip_soft, scale, strand_pair, ...
     #[arg(long)]
@@ -67,17 +67,15 @@ struct Cli {
     output: PathBuf,
     #[command(flatten)]
     run: LoopArgs,
-    #[arg(long)]
-    threads: Option<usize>,
-    #[arg(short, long)]
-    quiet: bool,
+    #[command(flatten)]
+    common: shorkie::cli::CommonArgs,
 }
 
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-train", || {
         let cli = Cli::parse();
-        shorkie::cli::set_threads(cli.threads);
+        shorkie::cli::set_threads(cli.common.threads);
         let params = Params::from_file(&cli.params)?;
         let train = params.train.clone().unwrap_or_else(|| serde_json::from_str("{}").expect("empty train block"));
         match train.loss.as_deref() {
@@ -145,7 +143,7 @@ fn main() {
         }
         shorkie::io::write_atomic(&cli.output.join("sequences.bed"), bed.as_bytes())?;
         let mut err = std::io::stderr();
-        if !cli.quiet {
+        if !cli.common.quiet {
             let _ = writeln!(
                 err,
                 "shorkie-train: {} segments in {} folds (test {}, valid {}); {} train / {} valid / {} test windows of {} bp; {} tracks at {} bp",
@@ -165,12 +163,12 @@ fn main() {
         task.augment_rc = params.model.augment_rc;
         task.shifts = shift_choices(&params.model.augment_shift);
         task.total_weight = train.total_weight.unwrap_or(1.0);
-        let opts = cli.run.options(&train, &cli.output, cli.quiet);
+        let opts = cli.run.options(&train, &cli.output, cli.common.quiet);
         let restore = cli.restore.as_deref().map(|p| (p, Restore::Trunk));
         let mut trainer = Trainer::new(&params, task, opts, cli.run.resume, restore)?;
         let logs = trainer.run()?;
         trainer.finish(&cli.params)?;
-        if !cli.quiet {
+        if !cli.common.quiet {
             for l in &logs {
                 let _ = writeln!(
                     err,

@@ -1,0 +1,112 @@
+//! The flags every binary shares mean one thing and say it in the same words, and a
+//! repeated flag is not an error: the last one wins, so a pipeline's `ext.args` can
+//! override what a module sets.
+
+use std::process::Command;
+
+const ALL: &[(&str, &str)] = &[
+    ("shorkie-convert", env!("CARGO_BIN_EXE_shorkie-convert")),
+    ("shorkie-embed", env!("CARGO_BIN_EXE_shorkie-embed")),
+    ("shorkie-eval", env!("CARGO_BIN_EXE_shorkie-eval")),
+    ("shorkie-ism", env!("CARGO_BIN_EXE_shorkie-ism")),
+    ("shorkie-predict", env!("CARGO_BIN_EXE_shorkie-predict")),
+    ("shorkie-pretrain", env!("CARGO_BIN_EXE_shorkie-pretrain")),
+    ("shorkie-probe", env!("CARGO_BIN_EXE_shorkie-probe")),
+    ("shorkie-score", env!("CARGO_BIN_EXE_shorkie-score")),
+    ("shorkie-simulate", env!("CARGO_BIN_EXE_shorkie-simulate")),
+    ("shorkie-train", env!("CARGO_BIN_EXE_shorkie-train")),
+];
+
+/// Binaries that run a model on batches of sequences.
+const BATCHED: &[&str] = &["shorkie-convert", "shorkie-embed", "shorkie-eval", "shorkie-ism", "shorkie-predict", "shorkie-score"];
+/// Binaries with `--device`.
+const ON_A_DEVICE: &[&str] = &["shorkie-convert", "shorkie-embed", "shorkie-ism", "shorkie-predict", "shorkie-score"];
+
+fn help(bin: &str, extra: &[&str]) -> String {
+    let out = Command::new(bin).args(extra).arg("--help").output().unwrap();
+    assert!(out.status.success(), "{bin} {extra:?} --help: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The help entry of `flag`: its line in `--help` and the indented description below it.
+fn entry(text: &str, flag: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| {
+        let l = l.trim_start();
+        l.starts_with(flag) || l.split(", ").any(|part| part.starts_with(flag))
+    })?;
+    let mut out = vec![lines[at].trim().to_string()];
+    out.extend(lines[at + 1..].iter().take_while(|l| l.starts_with("          ")).map(|l| l.trim().to_string()));
+    // clap puts a short description on the flag's line or below it, by the widest entry.
+    Some(out.join(" ").split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+#[test]
+fn shared_flags_have_one_help_text_everywhere() {
+    let mut seen: std::collections::HashMap<&str, (String, &str)> = Default::default();
+    for &(name, bin) in ALL {
+        let text = help(bin, &[]);
+        let mut flags = vec!["--threads", "-q, --quiet"];
+        if BATCHED.contains(&name) {
+            flags.push("--batch-size");
+        }
+        if ON_A_DEVICE.contains(&name) {
+            flags.push("--device");
+        }
+        for flag in flags {
+            let e = entry(&text, flag).unwrap_or_else(|| panic!("{name}: no {flag} in --help:\n{text}"));
+            let long = flag.rsplit(", ").next().unwrap();
+            let listed = text.lines().filter(|l| l.trim_start().split([' ', ',']).any(|w| w == long)).count();
+            assert_eq!(listed, 1, "{name}: {flag} listed once");
+            match seen.get(flag) {
+                None => {
+                    seen.insert(flag, (e, name));
+                }
+                Some((first, who)) => assert_eq!(&e, first, "{flag}: {name} and {who} differ"),
+            }
+        }
+    }
+    assert_eq!(seen["--threads"].0, "--threads <N> Compute threads (default: all cores)");
+    assert!(seen["--device"].0.contains("cpu, cuda or cuda:N"), "{}", seen["--device"].0);
+}
+
+#[test]
+fn a_repeated_flag_is_not_an_error_the_last_one_wins() {
+    for &(name, bin) in ALL {
+        // Parsing stops at --help; a rejected repeat would fail before it.
+        help(bin, &["--threads", "1", "--threads", "2", "-q", "-q"]);
+        if BATCHED.contains(&name) {
+            help(bin, &["--batch-size", "2", "--batch-size", "4"]);
+        }
+        if ON_A_DEVICE.contains(&name) {
+            help(bin, &["--device", "cuda", "--device", "cpu"]);
+        }
+    }
+    // The last value is the one used: an impossible batch size, then a good one, runs.
+    let dir = tempfile::tempdir().unwrap();
+    let fasta = dir.path().join("one.fa");
+    std::fs::write(&fasta, ">s\nACGTACGTAC\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shorkie-score"))
+        .args(["--batch-size", "0", "--batch-size", "2", "-f"])
+        .arg(&fasta)
+        .arg("-")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("--batch-size"), "the first --batch-size was used: {err}");
+}
+
+/// `script` (util-linux) gives the scorer a terminal as standard input: with no file and
+/// nothing piped in it prints its usage and exits 2 rather than waiting for typing.
+#[test]
+fn the_scorer_at_a_terminal_with_no_input_prints_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let fasta = dir.path().join("one.fa");
+    std::fs::write(&fasta, ">s\nACGTACGTAC\n").unwrap();
+    let cmd = format!("{} -q -f {}", env!("CARGO_BIN_EXE_shorkie-score"), fasta.display());
+    let out = Command::new("timeout").args(["60", "script", "-qec", &cmd, "/dev/null"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("Usage: shorkie-score") && text.contains("no input"), "{text}");
+}
