@@ -81,3 +81,37 @@ pub fn usage_if_stdin_is_a_terminal(input: &str, cmd: clap::Command) {
         std::process::exit(2);
     }
 }
+
+/// Parses a binary's command line, first answering two hidden requests that print what
+/// `scripts/install-docs` installs, generated from the same clap definition:
+/// `--generate-completions bash|zsh|fish|elvish|powershell` and `--generate-man`.
+pub fn parse<C: clap::Parser>() -> C {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut cmd = C::command();
+    let name = cmd.get_name().to_string();
+    let mut out = std::io::stdout().lock();
+    match args.get(1).and_then(|a| a.to_str()) {
+        Some("--generate-completions") if args.len() == 3 => {
+            let shell: clap_complete::Shell = match args[2].to_str().and_then(|s| s.parse().ok()) {
+                Some(s) => s,
+                None => {
+                    let _ = writeln!(std::io::stderr(), "{name}: error: --generate-completions: expected bash, zsh, fish, elvish or powershell");
+                    std::process::exit(2);
+                }
+            };
+            clap_complete::generate(shell, &mut cmd, name, &mut out);
+            std::process::exit(0);
+        }
+        Some("--generate-man") if args.len() == 2 => {
+            let code = match clap_mangen::Man::new(cmd).render(&mut out).and_then(|_| out.flush()) {
+                Ok(()) => 0,
+                Err(e) => {
+                    let _ = writeln!(std::io::stderr(), "{name}: error: writing the man page: {e}");
+                    1
+                }
+            };
+            std::process::exit(code);
+        }
+        _ => C::parse(),
+    }
+}

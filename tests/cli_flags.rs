@@ -110,3 +110,36 @@ fn the_scorer_at_a_terminal_with_no_input_prints_usage() {
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(text.contains("Usage: shorkie-score") && text.contains("no input"), "{text}");
 }
+
+/// `scripts/install-docs` writes completions and man pages that the shells and man accept.
+#[test]
+fn completions_and_man_pages_install_and_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_shorkie-score")).parent().unwrap();
+    let out = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-docs"))
+        .arg(dir.path())
+        .env("SHORKIE_BIN_DIR", bin_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "install-docs prints on stderr only");
+    for &(name, _) in ALL {
+        let bash = dir.path().join(format!("share/bash-completion/completions/{name}"));
+        // Sourcing the completion registers it, and it offers the flags.
+        let script = format!("source {}; complete -p {name}; COMP_WORDS=({name} --thr); COMP_CWORD=1; COMP_LINE='{name} --thr'; COMP_POINT=${{#COMP_LINE}}; _{f} {name} --thr {name}; echo \"${{COMPREPLY[@]}}\"", bash.display(), f = name.replace('-', "__"));
+        let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && text.contains("--threads"), "{name}: {text} {}", String::from_utf8_lossy(&out.stderr));
+        let man = std::fs::read_to_string(dir.path().join(format!("share/man/man1/{name}.1"))).unwrap();
+        assert!(man.starts_with(".ie") || man.contains(&format!(".TH {name}")), "{name}: {}", &man[..man.len().min(200)]);
+        assert!(man.contains("threads"), "{name}: the man page lists the flags");
+        for shell in ["zsh/site-functions/_", "fish/vendor_completions.d/"] {
+            let f = dir.path().join(format!("share/{shell}{name}{}", if shell.starts_with("fish") { ".fish" } else { "" }));
+            assert!(std::fs::metadata(&f).unwrap().len() > 100, "{}", f.display());
+        }
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_shorkie-score")).args(["--generate-completions", "tcsh"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected bash, zsh"));
+}

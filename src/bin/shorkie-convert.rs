@@ -41,7 +41,7 @@ struct Cli {
 
 fn main() {
     shorkie::cli::run_main("shorkie-convert", || {
-        let cli = Cli::parse();
+        let cli: Cli = shorkie::cli::parse();
         shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         let params = Params::from_file(&cli.params)?;
         let device = parse_device(&cli.device)?;

@@ -73,7 +73,7 @@ struct Cli {
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-embed", || {
-        let cli = Cli::parse();
+        let cli: Cli = shorkie::cli::parse();
         shorkie::cli::set_threads(cli.common.threads);
         shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         if cli.model.models.len() > 1 {

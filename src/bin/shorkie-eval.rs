@@ -131,7 +131,7 @@ fn write_reports(out: &Path, ev: &Evaluation) -> shorkie::Result<()> {
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-eval", || {
-        let cli = Cli::parse();
+        let cli: Cli = shorkie::cli::parse();
         shorkie::cli::set_threads(cli.common.threads);
         shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         shorkie::limits::fraction(cli.umap_clip, "--umap-clip")?;

@@ -94,7 +94,7 @@ fn column_profile(preds: &[f32], passes: usize, bins: usize, tracks: &[usize], c
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-ism", || {
-        let cli = Cli::parse();
+        let cli: Cli = shorkie::cli::parse();
         shorkie::cli::set_threads(cli.common.threads);
         shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         shorkie::io::prepare_output_dir(&cli.output)?;

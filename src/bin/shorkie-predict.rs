@@ -104,7 +104,7 @@ fn destination(cli: &Cli, columns: usize) -> shorkie::Result<Dest> {
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-predict", || {
-        let cli = Cli::parse();
+        let cli: Cli = shorkie::cli::parse();
         shorkie::cli::set_threads(cli.common.threads);
         shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         let loaded = cli.model.load()?;

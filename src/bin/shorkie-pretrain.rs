@@ -66,7 +66,7 @@ fn contigs(arg: &Option<String>, default: Vec<String>) -> Vec<String> {
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-pretrain", || {
-        let cli = Cli::parse();
+        let cli: Cli = shorkie::cli::parse();
         shorkie::cli::set_threads(cli.common.threads);
         let params = Params::from_file(&cli.params)?;
         let train = params.train.clone().unwrap_or_else(|| serde_json::from_str("{}").expect("empty train block"));

@@ -358,7 +358,7 @@ fn emit(path: Option<&Path>, text: &str) -> shorkie::Result<()> {
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-probe", || {
-        let cli = Cli::parse();
+        let cli: Cli = shorkie::cli::parse();
         shorkie::cli::set_threads(cli.common.threads);
         let say = |msg: String| {
             if !cli.common.quiet {

@@ -161,7 +161,7 @@ fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-score", || {
         let started = std::time::Instant::now();
-        let cli = Cli::parse();
+        let cli: Cli = shorkie::cli::parse();
         shorkie::cli::usage_if_stdin_is_a_terminal(&cli.input, <Cli as clap::CommandFactory>::command());
         shorkie::cli::set_threads(cli.common.threads);
         let command = command_line(&std::env::args().collect::<Vec<_>>());

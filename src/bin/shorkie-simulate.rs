@@ -52,7 +52,7 @@ struct Cli {
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-simulate", || {
-        let cli = Cli::parse();
+        let cli: Cli = shorkie::cli::parse();
         shorkie::cli::set_threads(cli.common.threads);
         let t0 = Instant::now();
         shorkie::limits::at_most(cli.variants as u64, 10_000_000, "--variants")?;
