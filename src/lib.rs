@@ -33,6 +33,7 @@ pub mod probe;
 pub mod score;
 pub mod sim;
 pub mod staged;
+pub mod weights_file;
 pub mod threads;
 pub mod train;
 pub mod viz;

@@ -120,7 +120,7 @@ impl ModelArgs {
             let models = self
                 .models
                 .iter()
-                .map(|m| SeqNN::load(&params, m, &device))
+                .map(|m| crate::weights_file::load_model(&params, m, &device))
                 .collect::<Result<Vec<_>>>()?;
             let names = self.models.iter().map(|m| m.display().to_string()).collect();
             (params, models, None, names)

@@ -1210,3 +1210,39 @@ fn passes_reduced_to_bin_sums_equal_whole_passes() {
         }
     }
 }
+
+/// `-m model.h5` (Keras, as baskerville saves it) scores like its converted safetensors;
+/// the conversion is cached, and a cache that cannot be written only costs a warning.
+#[test]
+fn keras_h5_models_score_directly_through_a_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let run = |model: &str, cache: &std::path::Path| {
+        let mut args = base_args(model);
+        args.push(data("demo.vcf").display().to_string());
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shorkie-score")).args(&args).env("SHORKIE_CACHE", cache).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        // Records only: the header names the model file.
+        let body: Vec<String> = text.lines().filter(|l| !l.starts_with("##")).map(String::from).collect();
+        (body, String::from_utf8(out.stderr).unwrap())
+    };
+    let h5 = data("small_finetuned/model.h5").display().to_string();
+    let (want, _) = run(small_model().to_str().unwrap(), &cache);
+    assert!(!cache.exists(), "safetensors need no cache");
+    let (first, _) = run(&h5, &cache);
+    let cached: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    assert!(cached[0].extension().is_some_and(|e| e == "safetensors"));
+    let stamp = std::fs::metadata(&cached[0]).unwrap().modified().unwrap();
+    let (second, _) = run(&h5, &cache);
+    assert_eq!(std::fs::metadata(&cached[0]).unwrap().modified().unwrap(), stamp, "the second run reads the cache");
+    assert_eq!(first, want);
+    assert_eq!(second, want);
+    // A cache path that is a file: converted anyway, with a warning.
+    let blocked = tmp.path().join("not-a-dir");
+    std::fs::write(&blocked, "x").unwrap();
+    let (third, err) = run(&h5, &blocked);
+    assert_eq!(third, want);
+    assert!(err.contains("cannot cache it"), "{err}");
+}

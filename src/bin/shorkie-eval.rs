@@ -11,7 +11,7 @@ use shorkie::formats::targets::Targets;
 use shorkie::train::evaluate::{evaluate, Evaluation};
 use shorkie::train::plot::{line_chart, write_chart, Series};
 use shorkie::train::supervised::{CoverageData, Geometry};
-use shorkie::{Error, Params, SeqNN};
+use shorkie::{Error, Params};
 
 #[derive(Parser, Debug)]
 #[command(args_override_self = true, name = "shorkie-eval", version, about = "Evaluate a Shorkie/SeqNN coverage model on a held-out fold")]
@@ -137,7 +137,7 @@ fn main() {
         shorkie::limits::fraction(cli.umap_clip, "--umap-clip")?;
         let params_path = cli.params.clone().unwrap_or_else(|| cli.model.with_file_name("params.json"));
         let params = Params::from_file(&params_path)?;
-        let model = SeqNN::load(&params, &cli.model, &candle_core::Device::Cpu)?;
+        let model = shorkie::weights_file::load_model(&params, &cli.model, &candle_core::Device::Cpu)?;
         let targets = Targets::from_file(&cli.targets)?;
         let geometry = Geometry::of(&model, &targets, cli.species_index)?;
         let blacklist = match &cli.blacklist {
