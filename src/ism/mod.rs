@@ -5,6 +5,7 @@
 //! predictions into the scorer's statistics; [`saliency`] is gradient x input.
 
 pub mod fast;
+pub mod job;
 pub mod outputs;
 pub mod report;
 pub mod runner;

@@ -567,6 +567,19 @@ fn stitch(left: &[f32], right: &[f32], bin: usize, tracks: usize) -> Vec<f32> {
     out
 }
 
+/// The output bins that overlap any of `exons` (0-based half-open genome intervals) in a
+/// window starting at `start` whose `bins` bins of `bin_bp` begin `crop_bp` into it: what
+/// gene-mode scores sum over (scorer and ISM alike).
+pub fn exon_bins(start: i64, crop_bp: usize, bin_bp: usize, bins: usize, exons: &[(i64, i64)]) -> Vec<usize> {
+    (0..bins)
+        .filter(|b| {
+            let lo = start + (crop_bp + b * bin_bp) as i64;
+            let hi = lo + bin_bp as i64;
+            exons.iter().any(|&(s, e)| s < hi && e > lo)
+        })
+        .collect()
+}
+
 pub fn format_value(v: f64) -> String {
     if v == 0.0 {
         "0".into()
@@ -682,13 +695,7 @@ impl Predictor {
 
     /// The output bins over a gene's exons in the window starting at `start`.
     fn gene_bins(&self, start: i64, gene: &GeneTarget) -> Vec<usize> {
-        (0..self.bins)
-            .filter(|b| {
-                let lo = start + (self.crop_bp + b * self.bin_bp) as i64;
-                let hi = lo + self.bin_bp as i64;
-                gene.exons.iter().any(|&(s, e)| s < hi && e > lo)
-            })
-            .collect()
+        exon_bins(start, self.crop_bp, self.bin_bp, self.bins, &gene.exons)
     }
 
     /// The output bin where an indel's predictions are stitched (its first changed base).
