@@ -8,7 +8,8 @@
 //!    1 k and 100 k synthetic rows in a child process: 2 GB of float16 go to disk.
 //!
 //! `cargo bench --bench scores_rss` (release) or `cargo test --bench scores_rss` (dev
-//! profile, same memory behaviour); `SCORES_RSS=writer` runs part 2 only.
+//! profile, same memory behaviour); `SCORES_RSS=writer` runs part 2 only, `SCORES_RSS=pipeline`
+//! part 1 only.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -166,7 +167,13 @@ fn main() -> shorkie::Result<()> {
     println!("shorkie-score --scores-out s.h5 (tiny random model, 512 bp, 64 tracks, logSED+SUM, batch 64)");
     println!("  {:>8} {:>10} {:>12} {:>14} {:>12}", "records", "seconds", "records/s", "peak RSS MiB", "h5 MiB");
     let mut rss = Vec::new();
-    for n in [1_000usize, 100_000] {
+    // SCORES_RSS_COUNTS=a,b compares other record counts (default 1000,100000).
+    let counts: Vec<usize> = std::env::var("SCORES_RSS_COUNTS")
+        .ok()
+        .map(|v| v.split(',').map(|x| x.trim().parse().expect("SCORES_RSS_COUNTS: numbers")).collect())
+        .unwrap_or_else(|| vec![1_000, 100_000]);
+    assert_eq!(counts.len(), 2, "SCORES_RSS_COUNTS: two counts");
+    for &n in &counts {
         let vcf = tmp.path().join(format!("v{n}.vcf"));
         write_vcf(&vcf, &fasta, &contigs, 60, n);
         let h5 = tmp.path().join(format!("s{n}.h5"));
@@ -180,9 +187,11 @@ fn main() -> shorkie::Result<()> {
         rss.push(r);
     }
     let ratio = rss[1] / rss[0];
-    println!("  RSS ratio 100k / 1k: {ratio:.2} (limit 1.20)");
+    println!("  RSS ratio {} / {}: {ratio:.2} (limit 1.20)", counts[1], counts[0]);
     assert!(ratio <= 1.2, "peak RSS grows with the input: {ratio:.2}");
     println!();
-    wide_writer(tmp.path());
+    if std::env::var("SCORES_RSS").as_deref() != Ok("pipeline") {
+        wide_writer(tmp.path());
+    }
     Ok(())
 }

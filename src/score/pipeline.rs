@@ -95,7 +95,9 @@ fn batcher(mut planner: Planner, jobs: Receiver<VariantIn>, windows: Sender<Clus
 }
 
 fn worker(predictor: Predictor, windows: Receiver<Cluster>, results: Sender<Msg>, passes: Sender<u64>) {
+    let mut trimmed = std::time::Instant::now();
     while let Ok(first) = windows.recv() {
+        crate::cli::release_freed_memory(&mut trimmed, std::time::Duration::from_secs(2));
         // Batch across clusters: take what is already waiting, up to about a batch.
         let mut batch = vec![first];
         let mut alleles: usize = batch[0].members.iter().map(|m| m.alts.len() + 1).sum();
