@@ -31,7 +31,9 @@ pub struct Summary {
 type Done = Result<Vec<(Meta, Embedding, usize)>>;
 
 fn worker(embedder: Embedder, batch_size: usize, items: Receiver<Result<Item>>, done: Sender<Done>) {
+    let mut trimmed = std::time::Instant::now();
     while let Ok(first) = items.recv() {
+        crate::cli::release_freed_memory(&mut trimmed, std::time::Duration::from_secs(2));
         let mut batch = Vec::new();
         let mut failure = None;
         match first {

@@ -135,6 +135,7 @@ pub fn run(loaded: &Loaded, job: &Job) -> Result<()> {
     let bs = job.batch_size;
     let mut outputs = crate::ism::outputs::Outputs::new(&job.output);
     let sheet = loaded.sheet()?;
+    let mut trimmed = std::time::Instant::now();
     for w in &wins {
         let mut input = Vec::new();
         loaded.layout.encode_into(&w.seq, None, &mut input);
@@ -172,6 +173,7 @@ pub fn run(loaded: &Loaded, job: &Job) -> Result<()> {
             }
         }
         for chunk in mutants.chunks(bs) {
+            crate::cli::release_freed_memory(&mut trimmed, std::time::Duration::from_secs(2));
             let preds = runner.predict(&prepared, chunk)?;
             for (m, mut p) in chunk.iter().zip(preds) {
                 if let Some(t) = &loaded.targets {

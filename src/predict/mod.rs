@@ -180,7 +180,9 @@ pub fn predict(
     let mut done = 0usize;
     let mut summary = Summary { windows: tiles.len(), bins: 0 };
     let mut x: Vec<f32> = Vec::new();
+    let mut trimmed = std::time::Instant::now();
     for chunk in tiles.chunks(opts.batch_size.max(1)) {
+        crate::cli::release_freed_memory(&mut trimmed, std::time::Duration::from_secs(2));
         x.clear();
         for t in chunk {
             let start = geo.window_start(input.seqs[t.seq].origin_bin, t.k);
