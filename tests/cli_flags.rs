@@ -20,7 +20,9 @@ const ALL: &[(&str, &str)] = &[
 /// Binaries that run a model on batches of sequences.
 const BATCHED: &[&str] = &["shorkie-convert", "shorkie-embed", "shorkie-eval", "shorkie-ism", "shorkie-predict", "shorkie-score"];
 /// Binaries with `--device`.
-const ON_A_DEVICE: &[&str] = &["shorkie-convert", "shorkie-embed", "shorkie-ism", "shorkie-predict", "shorkie-score"];
+const ON_A_DEVICE: &[&str] = &[
+    "shorkie-convert", "shorkie-embed", "shorkie-eval", "shorkie-ism", "shorkie-predict", "shorkie-pretrain", "shorkie-score", "shorkie-train",
+];
 
 fn help(bin: &str, extra: &[&str]) -> String {
     let out = Command::new(bin).args(extra).arg("--help").output().unwrap();
@@ -142,4 +144,31 @@ fn completions_and_man_pages_install_and_parse() {
     let bad = Command::new(env!("CARGO_BIN_EXE_shorkie-score")).args(["--generate-completions", "tcsh"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected bash, zsh"));
+}
+
+/// Every binary that runs a model refuses `--device cuda` in a CPU-only build with how to
+/// get one, before reading any input.
+#[test]
+fn device_cuda_in_a_cpu_build_says_how_to_build_with_cuda() {
+    if cfg!(feature = "cuda") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let none = dir.path().join("none");
+    let n = none.to_str().unwrap();
+    let runs: &[(&str, Vec<&str>)] = &[
+        (env!("CARGO_BIN_EXE_shorkie-score"), vec!["-f", n, n]),
+        (env!("CARGO_BIN_EXE_shorkie-predict"), vec!["-f", n, n]),
+        (env!("CARGO_BIN_EXE_shorkie-embed"), vec![n]),
+        (env!("CARGO_BIN_EXE_shorkie-ism"), vec!["-f", n, "-o", n, n]),
+        (env!("CARGO_BIN_EXE_shorkie-convert"), vec!["-p", n, "--check", n, n]),
+        (env!("CARGO_BIN_EXE_shorkie-eval"), vec!["-m", n, "-p", n, "--targets", n, "--fasta", n, "--sequences", n, "-o", n]),
+    ];
+    for (bin, args) in runs {
+        let out = Command::new(bin).args(args).args(["--device", "cuda:1"]).output().unwrap();
+        assert!(!none.exists(), "{bin} wrote before checking --device");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{bin}: {err}");
+        assert!(err.contains("--device cuda:1") && err.contains("--features cuda"), "{bin}: {err}");
+    }
 }

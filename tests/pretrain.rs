@@ -44,6 +44,7 @@ fn options(out: &Path, steps_per_epoch: usize, epochs: usize, max_steps: Option<
         adam: AdamConfig { lr: 2e-3, beta1: 0.9, beta2: 0.999, eps: 1e-7, weight_decay: 0.0, warmup_steps: 10, clip_norm: 1.0 },
         progress: false,
         max_steps,
+        device: candle_core::Device::Cpu,
     }
 }
 

@@ -43,8 +43,8 @@ fn main() {
     shorkie::cli::run_main("shorkie-convert", || {
         let cli: Cli = shorkie::cli::parse();
         shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
-        let params = Params::from_file(&cli.params)?;
         let device = parse_device(&cli.device)?;
+        let params = Params::from_file(&cli.params)?;
         let is_safetensors = cli.model.extension().is_some_and(|e| e == "safetensors");
         if cli.output.is_none() && cli.check.is_none() {
             return Err(Error::Input("nothing to do: give -o OUTPUT and/or --check IO.npz".into()));

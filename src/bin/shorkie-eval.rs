@@ -50,6 +50,8 @@ struct Cli {
     species_index: Option<usize>,
     #[command(flatten)]
     batch: shorkie::cli::BatchArgs,
+    #[arg(long, value_name = "DEVICE", default_value = "cpu", help = shorkie::cli::DEVICE_HELP)]
+    device: String,
     /// Output folder: eval_tracks.tsv, eval_genes.tsv, gene_sums.tsv, eval_genes.svg.
     #[arg(short, long)]
     output: PathBuf,
@@ -136,8 +138,9 @@ fn main() {
         shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         shorkie::limits::fraction(cli.umap_clip, "--umap-clip")?;
         let params_path = cli.params.clone().unwrap_or_else(|| cli.model.with_file_name("params.json"));
+        let device = shorkie::device::parse_device(&cli.device)?;
         let params = Params::from_file(&params_path)?;
-        let model = shorkie::weights_file::load_model(&params, &cli.model, &candle_core::Device::Cpu)?;
+        let model = shorkie::weights_file::load_model(&params, &cli.model, &device)?;
         let targets = Targets::from_file(&cli.targets)?;
         let geometry = Geometry::of(&model, &targets, cli.species_index)?;
         let blacklist = match &cli.blacklist {
@@ -194,7 +197,7 @@ fn main() {
             Some(p) => Some(GeneIndex::from_path(p)?),
             None => None,
         };
-        let ev = evaluate(&model, &data, &windows, genes.as_ref(), cli.batch.batch_size, cli.rc)?;
+        let ev = evaluate(&model, &data, &windows, genes.as_ref(), cli.batch.batch_size, cli.rc, &device)?;
         shorkie::io::prepare_output_dir(&cli.output)?;
         write_reports(&cli.output, &ev)?;
         let undefined: Vec<&str> = ev.tracks.iter().filter(|t| !t.pearson_r.is_finite()).map(|t| t.identifier.as_str()).collect();

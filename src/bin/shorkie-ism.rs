@@ -69,8 +69,8 @@ fn main() {
         let cli: Cli = shorkie::cli::parse();
         shorkie::cli::set_threads(cli.common.threads);
         shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
-        shorkie::io::prepare_output_dir(&cli.output)?;
         let loaded = cli.model.load()?;
+        shorkie::io::prepare_output_dir(&cli.output)?;
         shorkie::limits::batch_input(cli.batch.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
         let stats: Vec<Stat> = parse_list(&cli.stats, "--stats")?;
         let job = Job {

@@ -112,7 +112,7 @@ fn main() {
             repeat_weight: cli.repeat_weight.or(train.repeat_loss_scale.map(|v| v as f32)).unwrap_or(0.1),
             reverse_complement: true,
         };
-        let opts = cli.run.options(&train, &cli.output, cli.common.quiet);
+        let opts = cli.run.options(&train, &cli.output, cli.common.quiet)?;
         if !(0.0..1.0).contains(&mask.rate) || mask.rate == 0.0 {
             return Err(Error::Input(format!("--mask-rate {} must be in (0, 1)", mask.rate)));
         }

@@ -163,7 +163,7 @@ fn main() {
         task.augment_rc = params.model.augment_rc;
         task.shifts = shift_choices(&params.model.augment_shift);
         task.total_weight = train.total_weight.unwrap_or(1.0);
-        let opts = cli.run.options(&train, &cli.output, cli.common.quiet);
+        let opts = cli.run.options(&train, &cli.output, cli.common.quiet)?;
         let restore = cli.restore.as_deref().map(|p| (p, Restore::Trunk));
         let mut trainer = Trainer::new(&params, task, opts, cli.run.resume, restore)?;
         let logs = trainer.run()?;

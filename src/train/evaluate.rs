@@ -100,8 +100,8 @@ pub fn evaluate(
     genes: Option<&GeneIndex>,
     batch_size: usize,
     rc: bool,
+    device: &Device,
 ) -> Result<Evaluation> {
-    let device = Device::Cpu;
     let g = &data.geometry;
     let tracks = data.targets.rows.len();
     let mut acc = PearsonAcc::new(tracks);
@@ -122,12 +122,12 @@ pub fn evaluate(
     let pairs = data.targets.strand_pairs();
     for chunk in windows.chunks(batch_size.max(1)) {
         let fwd = vec![Augment::default(); chunk.len()];
-        let x = data.inputs(chunk, &fwd, &device)?;
-        let y = data.targets(chunk, &fwd, &device)?;
+        let x = data.inputs(chunk, &fwd, device)?;
+        let y = data.targets(chunk, &fwd, device)?;
         let mut pred = model.forward(&x)?;
         if rc {
             let back = vec![Augment { rc: true, shift: 0 }; chunk.len()];
-            let pr = unreverse_output(&model.forward(&data.inputs(chunk, &back, &device)?)?, Some(&pairs))?;
+            let pr = unreverse_output(&model.forward(&data.inputs(chunk, &back, device)?)?, Some(&pairs))?;
             pred = ((pred + pr)? * 0.5)?;
         }
         acc.add_batch(&pred, &y)?;

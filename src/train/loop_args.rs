@@ -38,6 +38,8 @@ pub struct LoopArgs {
     /// Use AdamW with this weight decay (0: Adam).
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f64,
+    #[arg(long, value_name = "DEVICE", default_value = "cpu", help = crate::cli::DEVICE_HELP)]
+    pub device: String,
 }
 
 impl LoopArgs {
@@ -58,6 +60,7 @@ impl LoopArgs {
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return Err(crate::Error::Input(format!("--weight-decay {} must be a number >= 0", self.weight_decay)));
         }
+        crate::device::parse_device(&self.device)?;
         Ok(())
     }
 
@@ -70,8 +73,8 @@ impl LoopArgs {
         self.valid_batches.max(1) * self.batch_size(train)
     }
 
-    pub fn options(&self, train: &TrainParams, out_dir: &Path, quiet: bool) -> TrainOptions {
-        TrainOptions {
+    pub fn options(&self, train: &TrainParams, out_dir: &Path, quiet: bool) -> crate::Result<TrainOptions> {
+        Ok(TrainOptions {
             out_dir: out_dir.to_path_buf(),
             seed: self.seed,
             batch_size: self.batch_size(train),
@@ -90,6 +93,7 @@ impl LoopArgs {
             },
             progress: !quiet && crate::cli::stderr_is_tty(),
             max_steps: self.max_steps,
-        }
+            device: crate::device::parse_device(&self.device)?,
+        })
     }
 }

@@ -55,6 +55,8 @@ pub struct TrainOptions {
     pub progress: bool,
     /// Stop after this many steps in total (for tests and interrupted runs).
     pub max_steps: Option<u64>,
+    /// Where the model trains (`--device`).
+    pub device: Device,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -166,7 +168,7 @@ impl<T: Task> Trainer<T> {
     /// A fresh model (seeded), optionally with weights restored from another model file,
     /// or, with `resume`, the state of the last checkpoint in `out_dir`.
     pub fn new(params: &Params, task: T, opts: TrainOptions, resume: bool, restore: Option<(&Path, Restore)>) -> Result<Self> {
-        let device = Device::Cpu;
+        let device = opts.device.clone();
         let (model, varmap) = SeqNN::fresh(params, task.channels(), &device)?;
         task.check_model(params, &model)?;
         seeded_init(&varmap, opts.seed)?;
