@@ -3,7 +3,7 @@
 // shorkie scatter/gather variant scoring.
 //
 //   nextflow run nextflow/main.nf -profile slurm,gpu,singularity \
-//       --input calls.vcf.gz --fasta sacCer3.fa.gz \
+//       --input samplesheet.csv --fasta sacCer3.fa.gz \
 //       --models 'models/shorkie_f*.safetensors' --params_json params.json --targets targets.txt \
 //       --chunk_size 5000 --outdir results
 //
@@ -12,21 +12,26 @@
 
 nextflow.enable.dsl = 2
 
+include { validateParameters; samplesheetToList } from 'plugin/nf-schema'
 include { SCATTER_SCORE } from './subworkflows/shorkie/scatter_score/main'
 
 workflow {
 
-    if (!params.input) { error "Give --input (a VCF, VCF.gz or BCF)" }
-    if (!params.fasta) { error "Give --fasta (an indexed reference FASTA: .fai, and .gzi when bgzipped)" }
-    if (!(params.scatter_by in [ 'records', 'contig' ])) { error "--scatter_by must be 'records' or 'contig', not '${params.scatter_by}'" }
+    // Every parameter against nextflow_schema.json (types, enums, files that must exist).
+    validateParameters()
     if (params.models && !params.params_json) { error "--models needs --params_json" }
 
-    def vcf   = file(params.input, checkIfExists: true)
     def fasta = file(params.fasta, checkIfExists: true)
     def fai   = file("${params.fasta}.fai", checkIfExists: true)
     def gzi   = file("${params.fasta}.gzi")
 
-    ch_vcf   = Channel.of([ [ id: vcf.name.replaceAll(/\.(vcf\.gz|vcf|bcf)$/, '') ], vcf ])
+    if (params.input.endsWith('.csv')) {
+        // A samplesheet (sample,vcf), validated row by row against assets/schema_input.json.
+        ch_vcf = Channel.fromList(samplesheetToList(params.input, "${projectDir}/assets/schema_input.json"))
+    } else {
+        def vcf = file(params.input, checkIfExists: true)
+        ch_vcf = Channel.of([ [ id: vcf.name.replaceAll(/\.(vcf\.gz|vcf\.bgz|vcf|bcf)$/, '') ], vcf ])
+    }
     ch_fasta = Channel.of([ [ id: fasta.baseName ], fasta, fai, gzi.exists() ? gzi : [] ])
 
     if (params.models) {
@@ -44,7 +49,6 @@ workflow {
     ch_gtf = Channel.of(params.gtf ? file(params.gtf, checkIfExists: true) : [])
 
     def chunk_size = params.scatter_by == 'contig' ? 0 : (params.chunk_size as int)
-    if (params.scatter_by == 'records' && chunk_size < 1) { error "--chunk_size must be at least 1 with --scatter_by records" }
 
     SCATTER_SCORE ( ch_vcf, ch_fasta, ch_model, ch_gtf, chunk_size )
 }
