@@ -426,6 +426,24 @@ impl SeqNN {
         self.device.clone()
     }
 
+    /// A whole forward pass through `view`'s head, computing only its tracks:
+    /// `[batch, bins, view tracks]`, equal to those columns of [`SeqNN::forward_head`].
+    pub fn forward_view(&self, x: &Tensor, view: &HeadView) -> Result<Tensor> {
+        let mut reprs = Reprs::new(&self.keep);
+        let mut x = self.run_trunk(x, &mut reprs, None)?;
+        let blocks = &self.heads[view.head].blocks;
+        for (i, (_, block)) in blocks.iter().enumerate() {
+            x = match (&view.last, i + 1 == blocks.len()) {
+                (Some(last), true) => last.forward(&x, &mut reprs)?,
+                _ => block.forward(&x, &mut reprs)?,
+            };
+        }
+        if let (None, Some(idx)) = (&view.last, &view.tracks) {
+            x = x.index_select(idx, 2)?;
+        }
+        Ok(x)
+    }
+
     /// The trunk output (after the final activation): `[batch, bins, channels]`.
     pub fn trunk_forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut reprs = Reprs::new(&self.keep);

@@ -1245,3 +1245,44 @@ fn keras_h5_models_score_directly_through_a_cache() {
     assert_eq!(third, want);
     assert!(err.contains("cannot cache it"), "{err}");
 }
+
+/// A run that needs a few tracks computes only those columns of the final layer (and, for
+/// reverse-complement passes, their strand partners): the same scores as the whole head.
+#[test]
+fn a_narrowed_head_scores_like_the_whole_head_with_strand_pairs_and_rc() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sheet = tmp.path().join("paired.txt");
+    let mut text = String::from("index\tidentifier\tdescription\tstrand\tstrand_pair\n");
+    for t in 0..37usize {
+        let (strand, pair) = if t == 36 { (".", t) } else if t % 2 == 0 { ("+", t + 1) } else { ("-", t - 1) };
+        text.push_str(&format!("{t}\ttrack{t}\tsynthetic {t}\t{strand}\t{pair}\n"));
+    }
+    std::fs::write(&sheet, text).unwrap();
+    let demo = data("demo.vcf").display().to_string();
+    let sheet = sheet.display().to_string();
+    let run = |tracks: &str| {
+        let text = run_ok(&["-t", &sheet, "--rc", "--shifts", "0,1", "--stats", "SUM,logSED,D2", "--tracks", tracks, "--info-tracks", "0,2,4", &demo], None);
+        let names = format_names(&text);
+        let mut out = std::collections::BTreeMap::new();
+        for (id, (entries, _)) in parse_vcf(&text) {
+            for e in entries {
+                let f = named(&names, &e);
+                for stat in ["SUM", "logSED", "D2"] {
+                    for t in [0, 2, 4] {
+                        let k = format!("{stat}_track{t}");
+                        out.insert(format!("{id}/{}/{k}", f["ALLELE"]), f[&k].parse::<f64>().unwrap());
+                    }
+                }
+            }
+        }
+        out
+    };
+    // 0, 2 and 4 with their '-' partners 1, 3, 5 computed for the RC passes, against all 37.
+    let (narrow, whole) = (run("0,2,4"), run("0-36"));
+    assert!(narrow.len() >= 8 * 9, "{}", narrow.len());
+    assert_eq!(narrow.keys().collect::<Vec<_>>(), whole.keys().collect::<Vec<_>>());
+    for (k, x) in &narrow {
+        let y = whole[k];
+        assert!((x - y).abs() <= 1e-5 * y.abs().max(1e-3), "{k}: {x} vs {y}");
+    }
+}

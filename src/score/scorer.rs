@@ -479,10 +479,23 @@ pub struct Predictor {
     pub batch_size: usize,
     /// Tracks predicted (union of the columns), in output order.
     selected: Vec<usize>,
+    /// When the run needs only some of the head's tracks: per model, the head narrowed to
+    /// `selected` and their strand partners (for reverse-complement passes), so the final
+    /// layer multiplies only those columns.
+    narrowed: Option<Narrowed>,
     bins: usize,
     bin_bp: usize,
     crop_bp: usize,
     seq_len: usize,
+}
+
+/// A head computing a subset of its tracks, and how its columns map back.
+struct Narrowed {
+    views: Vec<crate::model::HeadView>,
+    /// Strand pairs among the computed columns (indices into them).
+    pairs: Option<Vec<usize>>,
+    /// Where the selected tracks are among the computed columns.
+    selected_at: Tensor,
 }
 
 /// One sequence to predict: a window, shifted, possibly with a masked site.
@@ -612,7 +625,28 @@ impl Predictor {
         if let Some(&t) = selected.iter().find(|&&t| t >= head.shape.ch) {
             return Err(Error::Input(format!("track {t} is beyond the model's {} output tracks", head.shape.ch)));
         }
+        let narrowed = if spec.lm || selected.len() == head.shape.ch {
+            None
+        } else {
+            let mut computed: BTreeSet<usize> = selected.iter().copied().collect();
+            if let (true, Some(pairs)) = (spec.rc, &spec.strand_pair) {
+                computed.extend(selected.iter().map(|&t| pairs[t]));
+            }
+            let computed: Vec<usize> = computed.into_iter().collect();
+            let at = |t: usize| computed.binary_search(&t).expect("computed holds it");
+            let pairs = match (spec.rc, &spec.strand_pair) {
+                (true, Some(p)) => Some(computed.iter().map(|&t| at(p[t])).collect()),
+                _ => None,
+            };
+            let selected_at: Vec<u32> = selected.iter().map(|&t| at(t) as u32).collect();
+            Some(Narrowed {
+                views: models.iter().map(|m| m.head_view(0, Some(&computed))).collect::<Result<_>>()?,
+                pairs,
+                selected_at: Tensor::from_vec(selected_at, selected.len(), &device)?,
+            })
+        };
         Ok(Predictor {
+            narrowed,
             bins: head.shape.len,
             bin_bp: head.bin_bp,
             crop_bp: head.crop_bp,
@@ -768,14 +802,27 @@ impl Predictor {
             }
             let x = Tensor::from_vec(buf, (chunk.len(), self.seq_len, ch), &self.device)?;
             let x_rc = if self.spec.rc { Some(reverse_complement(&x)?) } else { None };
-            for model in &self.models {
-                let mut y = model.forward(&x)?;
-                if let Some(xr) = &x_rc {
-                    let pairs = if self.spec.lm { Some(lm_pairs.as_slice()) } else { self.spec.strand_pair.as_deref() };
-                    let yr = unreverse_output(&model.forward(xr)?, pairs)?;
-                    y = ((y + yr)? / 2.0)?;
-                }
-                let y = y.index_select(&sel, 2)?;
+            for (mi, model) in self.models.iter().enumerate() {
+                let y = match &self.narrowed {
+                    None => {
+                        let mut y = model.forward(&x)?;
+                        if let Some(xr) = &x_rc {
+                            let pairs = if self.spec.lm { Some(lm_pairs.as_slice()) } else { self.spec.strand_pair.as_deref() };
+                            let yr = unreverse_output(&model.forward(xr)?, pairs)?;
+                            y = ((y + yr)? / 2.0)?;
+                        }
+                        y.index_select(&sel, 2)?
+                    }
+                    Some(n) => {
+                        let view = &n.views[mi];
+                        let mut y = model.forward_view(&x, view)?;
+                        if let Some(xr) = &x_rc {
+                            let yr = unreverse_output(&model.forward_view(xr, view)?, n.pairs.as_deref())?;
+                            y = ((y + yr)? / 2.0)?;
+                        }
+                        y.index_select(&n.selected_at, 2)?
+                    }
+                };
                 for (k, r) in chunk.iter().enumerate() {
                     let pass = match r.mask {
                         Some(site) => {
