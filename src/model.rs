@@ -390,15 +390,20 @@ impl SeqNN {
         head: &HeadView,
     ) -> Result<Tensor> {
         let mut reprs = Reprs::resume(&self.keep, saved);
-        let mut x = self.run_trunk_from(x, prefix.blocks, &mut reprs, None)?;
-        let blocks = &self.heads[head.head].blocks;
+        let x = self.run_trunk_from(x, prefix.blocks, &mut reprs, None)?;
+        self.run_head_view(x, head, &mut reprs)
+    }
+
+    /// The head's blocks on the trunk output, computing only the view's tracks.
+    fn run_head_view(&self, mut x: Tensor, view: &HeadView, reprs: &mut Reprs) -> Result<Tensor> {
+        let blocks = &self.heads[view.head].blocks;
         for (i, (_, block)) in blocks.iter().enumerate() {
-            x = match (&head.last, i + 1 == blocks.len()) {
-                (Some(last), true) => last.forward(&x, &mut reprs)?,
-                _ => block.forward(&x, &mut reprs)?,
+            x = match (&view.last, i + 1 == blocks.len()) {
+                (Some(last), true) => last.forward(&x, reprs)?,
+                _ => block.forward(&x, reprs)?,
             };
         }
-        if let (None, Some(idx)) = (&head.last, &head.tracks) {
+        if let (None, Some(idx)) = (&view.last, &view.tracks) {
             x = x.index_select(idx, 2)?;
         }
         Ok(x)
@@ -430,18 +435,8 @@ impl SeqNN {
     /// `[batch, bins, view tracks]`, equal to those columns of [`SeqNN::forward_head`].
     pub fn forward_view(&self, x: &Tensor, view: &HeadView) -> Result<Tensor> {
         let mut reprs = Reprs::new(&self.keep);
-        let mut x = self.run_trunk(x, &mut reprs, None)?;
-        let blocks = &self.heads[view.head].blocks;
-        for (i, (_, block)) in blocks.iter().enumerate() {
-            x = match (&view.last, i + 1 == blocks.len()) {
-                (Some(last), true) => last.forward(&x, &mut reprs)?,
-                _ => block.forward(&x, &mut reprs)?,
-            };
-        }
-        if let (None, Some(idx)) = (&view.last, &view.tracks) {
-            x = x.index_select(idx, 2)?;
-        }
-        Ok(x)
+        let x = self.run_trunk(x, &mut reprs, None)?;
+        self.run_head_view(x, view, &mut reprs)
     }
 
     /// The trunk output (after the final activation): `[batch, bins, channels]`.
