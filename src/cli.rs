@@ -84,7 +84,7 @@ pub struct BatchArgs {
 }
 
 /// The help text of `--device`, wherever a binary runs a model.
-pub const DEVICE_HELP: &str = "cpu, cuda or cuda:N (cuda needs a build with --features cuda)";
+pub const DEVICE_HELP: &str = "auto (the first GPU when built with CUDA and one is present, else the CPU), cpu, cuda or cuda:N (cuda needs a build with --features cuda)";
 
 /// A binary whose input defaults to standard input, started at a terminal with nothing
 /// piped in, prints its usage and exits 2 instead of silently waiting for typed input.

@@ -9,6 +9,15 @@ pub fn parse_device(spec: &str) -> Result<Device> {
     if spec == "cpu" {
         return Ok(Device::Cpu);
     }
+    // auto: the first GPU when this build has CUDA and one answers, else the CPU.
+    if spec == "auto" {
+        if cfg!(feature = "cuda") {
+            if let Ok(d) = Device::new_cuda(0) {
+                return Ok(d);
+            }
+        }
+        return Ok(Device::Cpu);
+    }
     let ordinal = match spec {
         "cuda" | "gpu" => 0,
         s => match s.strip_prefix("cuda:") {
@@ -17,7 +26,7 @@ pub fn parse_device(spec: &str) -> Result<Device> {
                 .map_err(|_| Error::Input(format!("--device {spec}: bad GPU number \"{n}\"")))?,
             None => {
                 return Err(Error::Input(format!(
-                    "--device {spec}: expected cpu, cuda or cuda:N"
+                    "--device {spec}: expected auto, cpu, cuda or cuda:N"
                 )))
             }
         },
@@ -38,7 +47,10 @@ mod tests {
     #[test]
     fn parses_cpu_and_rejects_junk() {
         assert!(parse_device("cpu").unwrap().is_cpu());
-        assert!(parse_device("tpu").unwrap_err().to_string().contains("expected cpu"));
+        if !cfg!(feature = "cuda") {
+            assert!(parse_device("auto").unwrap().is_cpu(), "auto without CUDA is the CPU");
+        }
+        assert!(parse_device("tpu").unwrap_err().to_string().contains("expected auto, cpu"));
         assert!(parse_device("cuda:x").unwrap_err().to_string().contains("bad GPU number"));
     }
 }

@@ -28,7 +28,7 @@ pub struct ModelArgs {
     /// Species channel for multi-species models (Shorkie: 109 = S. cerevisiae R64, the default).
     #[arg(long)]
     pub species_index: Option<usize>,
-    #[arg(long, value_name = "DEVICE", default_value = "cpu", help = crate::cli::DEVICE_HELP)]
+    #[arg(long, value_name = "DEVICE", default_value = "auto", help = crate::cli::DEVICE_HELP)]
     pub device: String,
 }
 

@@ -31,7 +31,7 @@ struct Cli {
     /// Largest allowed max|ours - reference| / max|reference| for --check.
     #[arg(long, default_value_t = 1e-4)]
     tol: f32,
-    #[arg(long, value_name = "DEVICE", default_value = "cpu", help = shorkie::cli::DEVICE_HELP)]
+    #[arg(long, value_name = "DEVICE", default_value = "auto", help = shorkie::cli::DEVICE_HELP)]
     device: String,
     #[command(flatten)]
     batch: shorkie::cli::BatchArgs,

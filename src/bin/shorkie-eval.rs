@@ -50,7 +50,7 @@ struct Cli {
     species_index: Option<usize>,
     #[command(flatten)]
     batch: shorkie::cli::BatchArgs,
-    #[arg(long, value_name = "DEVICE", default_value = "cpu", help = shorkie::cli::DEVICE_HELP)]
+    #[arg(long, value_name = "DEVICE", default_value = "auto", help = shorkie::cli::DEVICE_HELP)]
     device: String,
     /// Output folder: eval_tracks.tsv, eval_genes.tsv, gene_sums.tsv, eval_genes.svg.
     #[arg(short, long)]

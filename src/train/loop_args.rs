@@ -38,7 +38,7 @@ pub struct LoopArgs {
     /// Use AdamW with this weight decay (0: Adam).
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f64,
-    #[arg(long, value_name = "DEVICE", default_value = "cpu", help = crate::cli::DEVICE_HELP)]
+    #[arg(long, value_name = "DEVICE", default_value = "auto", help = crate::cli::DEVICE_HELP)]
     pub device: String,
 }
 
