@@ -246,6 +246,16 @@ fn cli_trains_and_evaluates_genes_as_an_independent_computation() {
         "--gtf", data("chrI.genes.gtf").to_str().unwrap(), "-o", eval.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A GTF in RefSeq accessions against the UCSC-named FASTA: one clear line, not zero genes.
+    let refseq = tmp.path().join("refseq.gtf");
+    std::fs::write(&refseq, std::fs::read_to_string(data("chrI.genes.gtf")).unwrap().replace("chrI\t", "NC_001133.9\t")).unwrap();
+    let bad = eval_cmd(&[
+        "-m", run.join("model.safetensors").to_str().unwrap(), "--targets", dir.join("targets.txt").to_str().unwrap(),
+        "--fasta", fasta.to_str().unwrap(), "--sequences", run.join("sequences.bed").to_str().unwrap(),
+        "--gtf", refseq.to_str().unwrap(), "-o", tmp.path().join("eval_bad").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && err.lines().count() == 1 && err.contains("NC_001133.9") && err.contains("none of its contigs"), "{err}");
     let tracks = std::fs::read_to_string(eval.join("eval_tracks.tsv")).unwrap();
     assert_eq!(tracks.lines().count(), 3, "{tracks}");
     assert!(eval.join("eval_genes.svg").exists());

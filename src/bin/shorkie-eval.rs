@@ -194,7 +194,12 @@ fn main() {
         }
         data.check_windows_have_data(&windows, &cli.split)?;
         let genes = match &cli.gtf {
-            Some(p) => Some(GeneIndex::from_path(p)?),
+            Some(p) => {
+                let genes = GeneIndex::from_path(p)?;
+                let names: Vec<String> = data.contig_sizes().iter().map(|(n, _)| n.clone()).collect();
+                genes.check_contig_names(p, &cli.fasta, &names)?;
+                Some(genes)
+            }
             None => None,
         };
         let ev = evaluate(&model, &data, &windows, genes.as_ref(), cli.batch.batch_size, cli.rc, &device)?;

@@ -184,8 +184,15 @@ impl GeneIndex {
     /// At least one of the GTF's contigs (or its [`chr_twin`]) must be in `fasta`: a GTF named for another
     /// assembly (`I` against `chrI`) would leave every lookup empty without a word.
     pub fn check_contigs(&self, gtf: &Path, fasta: &Fasta) -> Result<()> {
+        let names: Vec<String> = fasta.contigs_in_file_order().into_iter().map(|(n, _)| n).collect();
+        self.check_contig_names(gtf, fasta.path(), &names)
+    }
+
+    /// As [`GeneIndex::check_contigs`], against the contig `names` of the genome in `source`.
+    pub fn check_contig_names(&self, gtf: &Path, source: &Path, names: &[String]) -> Result<()> {
         let ours = self.contigs();
-        if ours.iter().any(|c| fasta.has(c) || fasta.has(&chr_twin(c))) {
+        let have: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+        if ours.iter().any(|c| have.contains(*c) || have.contains(chr_twin(c).as_str())) {
             return Ok(());
         }
         let list = |names: Vec<String>| {
@@ -200,8 +207,8 @@ impl GeneIndex {
             "{}: none of its contigs ({}) is in {} ({}); use a GTF with the FASTA's contig names",
             gtf.display(),
             list(ours.iter().map(|s| s.to_string()).collect()),
-            fasta.path().display(),
-            list(fasta.contigs_in_file_order().into_iter().map(|(n, _)| n).collect())
+            source.display(),
+            list(names.to_vec())
         )))
     }
 
