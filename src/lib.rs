@@ -24,6 +24,7 @@ pub mod ism;
 pub mod keras_h5;
 pub mod layers;
 pub mod limits;
+pub mod local_tower;
 pub mod model_args;
 pub mod model;
 pub mod npz;

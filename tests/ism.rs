@@ -379,3 +379,50 @@ fn cli_bad_input_gives_one_line_errors() {
     args.extend(["--vcf", "-o", dir.path().join("ov").to_str().unwrap(), vcf.to_str().unwrap()].map(String::from));
     assert_one_line_error(&ism_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()), &["record 1", "REF G does not match"]);
 }
+
+#[test]
+fn the_local_tower_spliced_around_multi_base_edits_equals_whole_passes() {
+    use shorkie::local_tower::{Edit, LocalTower};
+    let (_, model) = small();
+    let tower = LocalTower::new(&model);
+    let (l, ch) = (model.params.seq_length, model.in_channels);
+    let (_, x) = input(&model, 5);
+    let window = candle_core::Tensor::from_vec(x.clone(), (1, l, ch), &Device::Cpu).unwrap();
+    let (_, _, mut acts) = tower.run(&model, &window).unwrap();
+    let acts = acts.remove(0);
+    let head = model.head_view(0, None).unwrap();
+    // Spans from 1 to 40 bp at both edges, across pooling boundaries and in the middle.
+    let cases = [(0, 1), (0, 7), (15, 2), (16, 40), (223, 3), (1000, 25), (1023, 2), (l - 40, 40), (l - 3, 3), (l - 1, 1)];
+    let mut inputs = Vec::new();
+    for (k, &(first, span)) in cases.iter().enumerate() {
+        let mut edited = x.clone();
+        for row in first..first + span {
+            // Rotate the base (A->C->G->T->A), a different base at every row.
+            let at = row * ch;
+            let hot = (0..4).find(|&c| edited[at + c] == 1.0).unwrap();
+            edited[at + hot] = 0.0;
+            edited[at + (hot + 1 + k % 3) % 4] = 1.0;
+        }
+        inputs.push(edited);
+    }
+    let edits: Vec<Edit> = cases.iter().zip(&inputs).map(|(&(first, span), input)| Edit { input, first, last: first + span - 1, rows: None }).collect();
+    assert!(tower.crop_len(40).unwrap() < l / 2, "crop {:?}", tower.crop_len(40));
+    let bases = vec![&acts; edits.len()];
+    let fast: Vec<f32> = tower.predict_edited(&model, &bases, &edits, &head, &Device::Cpu).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let all: Vec<f32> = inputs.concat();
+    let whole = model.forward(&candle_core::Tensor::from_vec(all, (cases.len(), l, ch), &Device::Cpu).unwrap()).unwrap();
+    let whole: Vec<f32> = whole.flatten_all().unwrap().to_vec1().unwrap();
+    let d = max_rel_diff(&fast, &whole);
+    assert!(d < 1e-6, "spliced vs whole relative difference {d}");
+    // Each edit changes the prediction, so the comparison is not vacuous.
+    let reference: Vec<f32> = model.forward(&window).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let per = whole.len() / cases.len();
+    for (k, case) in cases.iter().enumerate() {
+        assert!(max_rel_diff(&whole[k * per..(k + 1) * per], &reference) > 1e-6, "edit {case:?} left the prediction unchanged");
+    }
+    // The edited rows may also be given on their own, over the unedited window.
+    let rows: Vec<f32> = inputs[3][16 * ch..56 * ch].to_vec();
+    let alone = Edit { input: &x, first: 16, last: 55, rows: Some(&rows) };
+    let y: Vec<f32> = tower.predict_edited(&model, &[&acts], &[alone], &head, &Device::Cpu).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    assert!(max_rel_diff(&y, &whole[3 * per..4 * per]) < 1e-6);
+}

@@ -1286,3 +1286,34 @@ fn a_narrowed_head_scores_like_the_whole_head_with_strand_pairs_and_rc() {
         assert!((x - y).abs() <= 1e-5 * y.abs().max(1e-3), "{k}: {x} vs {y}");
     }
 }
+
+#[test]
+fn substitutions_reusing_the_local_tower_score_exactly_as_whole_passes() {
+    // SNVs, an MNV and a multi-allelic site reuse their reference pass's local tower; the
+    // indels run whole. Both the bin-sum path (SUM, logSED) and the full-matrix path (D2, JS).
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = data("demo.vcf").display().to_string();
+    for extra in [&["--rc", "--shifts", "-1,0,1"][..], &["--rc", "--stats", "SUM,D2,JS,logD2", "--info-tracks", "0-3"][..]] {
+        let run = |whole: bool| {
+            let json = tmp.path().join(format!("{whole}.json"));
+            let mut args: Vec<&str> = extra.to_vec();
+            let json_arg = json.display().to_string();
+            args.extend(["--stats-json", &json_arg, &demo]);
+            if whole {
+                args.push("--whole-passes");
+            }
+            let vcf = run_ok(&args, None);
+            let body: Vec<String> = vcf.lines().filter(|l| !l.starts_with("##")).map(String::from).collect();
+            let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+            let row = doc["data"].as_object().unwrap().values().next().unwrap().clone();
+            (body, row["local_reuse_passes"].as_u64().unwrap(), row["model_passes"].as_u64().unwrap())
+        };
+        let (reused, n_reused, n_whole) = run(false);
+        let (whole, zero, all) = run(true);
+        assert_eq!(zero, 0);
+        // 4 SNV/MNV alts x 2 strands (x 3 shifts) reuse; the rest is references and indels.
+        assert!(n_reused >= 8 && n_reused + n_whole == all, "{n_reused} + {n_whole} vs {all}");
+        assert!(reused.iter().filter(|l| l.contains("SHORKIE=")).count() >= 6);
+        assert_eq!(reused, whole);
+    }
+}

@@ -98,6 +98,11 @@ struct Cli {
     /// Score variants near contig ends with N padding (baskerville) instead of skipping them.
     #[arg(long)]
     pad_ends: bool,
+    /// Run every pass through the whole model. By default a substitution's passes recompute
+    /// the local convolution tower only around the change and reuse the rest from its
+    /// reference pass: the same scores, faster. This flag is for checking that.
+    #[arg(long)]
+    whole_passes: bool,
     /// Skip windows with a larger fraction of N.
     #[arg(long, default_value_t = 0.5)]
     max_n_frac: f64,
@@ -315,7 +320,7 @@ fn main() {
             if cli.augment.rc { "on" } else { "off" }
         );
         let shorkie::model_args::Loaded { models, targets, device, names: model_names, .. } = loaded;
-        let predictor = Predictor::new(
+        let mut predictor = Predictor::new(
             models,
             layout,
             ScoreSpec {
@@ -334,6 +339,7 @@ fn main() {
             device,
             cli.batch.batch_size,
         )?;
+        predictor.set_reuse_local(!cli.whole_passes);
         let mut lines = header_lines(&Provenance {
             value_names: predictor.value_names(),
             stats,

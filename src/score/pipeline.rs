@@ -64,6 +64,10 @@ pub struct Summary {
     pub dropped: u64,
     pub resumed: u64,
     pub reference_passes: u64,
+    /// Sequence passes per model and orientation: run whole, and substitutions that reused
+    /// their reference pass's local tower.
+    pub model_passes: u64,
+    pub local_reuse_passes: u64,
 }
 
 enum Msg {
@@ -94,7 +98,7 @@ fn batcher(mut planner: Planner, jobs: Receiver<VariantIn>, windows: Sender<Clus
     step(planner.finish());
 }
 
-fn worker(predictor: Predictor, windows: Receiver<Cluster>, results: Sender<Msg>, passes: Sender<u64>) {
+fn worker(predictor: Predictor, windows: Receiver<Cluster>, results: Sender<Msg>, passes: Sender<[u64; 3]>) {
     let mut trimmed = std::time::Instant::now();
     while let Ok(first) = windows.recv() {
         crate::cli::release_freed_memory(&mut trimmed, std::time::Duration::from_secs(2));
@@ -110,8 +114,11 @@ fn worker(predictor: Predictor, windows: Receiver<Cluster>, results: Sender<Msg>
                 Err(_) => break,
             }
         }
-        let _ = passes.send(batch.len() as u64);
-        let msg = match predictor.score(&batch) {
+        let before = predictor.pass_counts();
+        let scored = predictor.score(&batch);
+        let after = predictor.pass_counts();
+        let _ = passes.send([batch.len() as u64, after.0 - before.0, after.1 - before.1]);
+        let msg = match scored {
             Ok(o) => Msg::Outcomes(o),
             Err(e) => Msg::Failed(e),
         };
@@ -296,7 +303,7 @@ fn run_into(
     let (job_tx, job_rx) = bounded::<VariantIn>(cap);
     let (win_tx, win_rx) = bounded::<Cluster>(4);
     let (res_tx, res_rx) = unbounded::<Msg>();
-    let (pass_tx, pass_rx) = unbounded::<u64>();
+    let (pass_tx, pass_rx) = unbounded::<[u64; 3]>();
     let res_tx2 = res_tx.clone();
     let batcher_h = std::thread::spawn(move || batcher(planner, job_rx, win_tx, res_tx2));
     let worker_h = std::thread::spawn(move || worker(predictor, win_rx, res_tx, pass_tx));
@@ -431,7 +438,11 @@ fn run_into(
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    summary.reference_passes = pass_rx.try_iter().sum();
+    for [clusters, whole, reused] in pass_rx.try_iter() {
+        summary.reference_passes += clusters;
+        summary.model_passes += whole;
+        summary.local_reuse_passes += reused;
+    }
     // A thread that died says why; "the threads stopped early" alone would not.
     threads.and(result)?;
     let file = sink.finish()?;

@@ -34,13 +34,15 @@ pub fn mqc_json(sample: &str, summary: &Summary, seconds: f64) -> Value {
     row.insert("records_left_out".into(), json!(summary.dropped));
     row.insert("records_resumed".into(), json!(summary.resumed));
     row.insert("batches".into(), json!(summary.reference_passes));
+    row.insert("model_passes".into(), json!(summary.model_passes));
+    row.insert("local_reuse_passes".into(), json!(summary.local_reuse_passes));
     row.insert("seconds".into(), json!((seconds * 1000.0).round() / 1000.0));
     let mut data = Map::new();
     data.insert(sample.to_string(), Value::Object(row));
     json!({
         "id": "shorkie_score",
         "section_name": "shorkie-score",
-        "description": "Records read, ALT alleles scored and skipped (by reason), model batches and wall time of shorkie-score.",
+        "description": "Records read, ALT alleles scored and skipped (by reason), model batches, sequence passes (whole, and substitutions reusing their reference's local tower) and wall time of shorkie-score.",
         "plot_type": "table",
         "pconfig": {"id": "shorkie_score_table", "title": "shorkie-score", "namespace": "shorkie-score"},
         "data": Value::Object(data),

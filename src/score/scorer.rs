@@ -2,7 +2,8 @@
 //! (clustering neighbours so they share one reference pass), and the predictor runs the
 //! ensemble on those windows and computes the statistics.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use candle_core::{Device, Tensor};
 
@@ -15,7 +16,8 @@ use crate::ensemble::{reverse_complement, unreverse_output};
 use crate::error::{Error, Result};
 use crate::{formats::contig_alias::ContigResolver, formats::indexed_fasta::Fasta};
 use crate::formats::gtf::GeneIndex;
-use crate::model::SeqNN;
+use crate::local_tower::{Edit, LocalTower, TowerActs};
+use crate::model::{HeadView, SeqNN};
 use crate::formats::targets::Targets;
 
 /// One VCF record as the scorer sees it.
@@ -479,23 +481,29 @@ pub struct Predictor {
     pub batch_size: usize,
     /// Tracks predicted (union of the columns), in output order.
     selected: Vec<usize>,
-    /// When the run needs only some of the head's tracks: per model, the head narrowed to
-    /// `selected` and their strand partners (for reverse-complement passes), so the final
-    /// layer multiplies only those columns.
-    narrowed: Option<Narrowed>,
+    /// Per model, the head as computed: narrowed, when the run needs only some of the head's
+    /// tracks, to `selected` and their strand partners (for reverse-complement passes), so the
+    /// final layer multiplies only those columns; else whole.
+    views: Vec<HeadView>,
+    /// How the computed columns map back: strand pairs among them, and where `selected` is.
+    computed_pairs: Option<Vec<usize>>,
+    selected_at: Tensor,
+    /// Per model, its local tower: a substitution's passes recompute it only around the change.
+    towers: Vec<LocalTower>,
+    reuse_local: bool,
+    passes: PassCounts,
     bins: usize,
     bin_bp: usize,
     crop_bp: usize,
     seq_len: usize,
 }
 
-/// A head computing a subset of its tracks, and how its columns map back.
-struct Narrowed {
-    views: Vec<crate::model::HeadView>,
-    /// Strand pairs among the computed columns (indices into them).
-    pairs: Option<Vec<usize>>,
-    /// Where the selected tracks are among the computed columns.
-    selected_at: Tensor,
+/// Sequence passes run per model (each orientation counts), and how many of them reused a
+/// reference pass's local tower.
+#[derive(Debug, Default)]
+pub struct PassCounts {
+    pub full: AtomicU64,
+    pub local_reuse: AtomicU64,
 }
 
 /// One sequence to predict: a window, shifted, possibly with a masked site.
@@ -625,28 +633,32 @@ impl Predictor {
         if let Some(&t) = selected.iter().find(|&&t| t >= head.shape.ch) {
             return Err(Error::Input(format!("track {t} is beyond the model's {} output tracks", head.shape.ch)));
         }
-        let narrowed = if spec.lm || selected.len() == head.shape.ch {
-            None
+        let computed: Vec<usize> = if spec.lm || selected.len() == head.shape.ch {
+            (0..head.shape.ch).collect()
         } else {
             let mut computed: BTreeSet<usize> = selected.iter().copied().collect();
             if let (true, Some(pairs)) = (spec.rc, &spec.strand_pair) {
                 computed.extend(selected.iter().map(|&t| pairs[t]));
             }
-            let computed: Vec<usize> = computed.into_iter().collect();
-            let at = |t: usize| computed.binary_search(&t).expect("computed holds it");
-            let pairs = match (spec.rc, &spec.strand_pair) {
-                (true, Some(p)) => Some(computed.iter().map(|&t| at(p[t])).collect()),
-                _ => None,
-            };
-            let selected_at: Vec<u32> = selected.iter().map(|&t| at(t) as u32).collect();
-            Some(Narrowed {
-                views: models.iter().map(|m| m.head_view(0, Some(&computed))).collect::<Result<_>>()?,
-                pairs,
-                selected_at: Tensor::from_vec(selected_at, selected.len(), &device)?,
-            })
+            computed.into_iter().collect()
         };
+        let whole = computed.len() == head.shape.ch;
+        let at = |t: usize| computed.binary_search(&t).expect("computed holds it");
+        let computed_pairs = match (spec.rc, &spec.strand_pair, spec.lm) {
+            (true, _, true) => Some(vec![3, 2, 1, 0]),
+            (true, Some(p), false) => Some(computed.iter().map(|&t| at(p[t])).collect()),
+            _ => None,
+        };
+        let selected_at: Vec<u32> = selected.iter().map(|&t| at(t) as u32).collect();
+        let views = models.iter().map(|m| m.head_view(0, (!whole).then_some(computed.as_slice()))).collect::<Result<_>>()?;
+        let towers = models.iter().map(LocalTower::new).collect();
         Ok(Predictor {
-            narrowed,
+            views,
+            computed_pairs,
+            selected_at: Tensor::from_vec(selected_at, selected.len(), &device)?,
+            towers,
+            reuse_local: true,
+            passes: PassCounts::default(),
             bins: head.shape.len,
             bin_bp: head.bin_bp,
             crop_bp: head.crop_bp,
@@ -779,14 +791,56 @@ impl Predictor {
         out
     }
 
+    /// For each request, when it is a substitution whose passes can reuse its reference
+    /// pass's local tower: that reference request's index and the changed rows of the
+    /// (shifted) forward input, inclusive.
+    fn reuse_plan(&self, clusters: &[Cluster], reqs: &[Request]) -> Vec<Option<(usize, usize, usize)>> {
+        let tower = &self.towers[0];
+        reqs.iter()
+            .map(|r| {
+                let (mi, ai) = r.allele?;
+                if !self.reuse_local || r.mask.is_some() {
+                    return None;
+                }
+                let m = &clusters[r.cluster].members[mi];
+                let edit = m.alts[ai].as_ref().ok()?;
+                if edit.indel != 0 {
+                    return None;
+                }
+                let span = m.variant.reference.len().max(1);
+                tower.crop_len(span)?;
+                let base = reqs.binary_search(&Request { cluster: r.cluster, allele: None, shift: r.shift, mask: None }).ok()?;
+                // Rows the substitution occupies after the shift; one that the shift moved out of
+                // the window leaves it unchanged, and any crop then reproduces the reference.
+                let last_row = self.seq_len as i64 - 1;
+                let first = (m.offset as i64 + r.shift).clamp(0, last_row) as usize;
+                let last = (m.offset as i64 + span as i64 - 1 + r.shift).clamp(0, last_row) as usize;
+                Some((base, first, last))
+            })
+            .collect()
+    }
+
+    /// Model outputs `[B, bins, computed]` for the forward inputs and, with `--rc`, the
+    /// reverse-complement ones mapped back, averaged; then the selected columns.
+    fn combine(&self, y: Tensor, yr: Option<Tensor>) -> Result<Tensor> {
+        let y = match yr {
+            Some(yr) => ((y + unreverse_output(&yr, self.computed_pairs.as_deref())?)? / 2.0)?,
+            None => y,
+        };
+        Ok(y.index_select(&self.selected_at, 2)?)
+    }
+
     /// Predictions for each request and fold: `bins x selected` (or 4 site probabilities for
-    /// LM), reduced per cluster when `reductions` are given.
+    /// LM), reduced per cluster when `reductions` are given. Reference passes and indels run
+    /// the whole model; substitutions then recompute the local tower only around the change
+    /// and splice it into their reference pass's (exact: the same numbers as a whole pass).
     fn predict(&self, clusters: &[Cluster], reqs: &[Request], reductions: Option<&[Reduction]>) -> Result<Vec<Vec<PassOut>>> {
         let ch = self.layout.channels;
         let nsel = self.selected.len();
         let mut out: Vec<Vec<PassOut>> = (0..reqs.len()).map(|_| Vec::new()).collect();
-        let sel = Tensor::from_vec(self.selected.iter().map(|&t| t as u32).collect::<Vec<_>>(), self.selected.len(), &self.device)?;
-        let lm_pairs: Vec<usize> = vec![3, 2, 1, 0];
+        let plan = self.reuse_plan(clusters, reqs);
+        let bases: BTreeSet<usize> = plan.iter().flatten().map(|p| p.0).collect();
+        let (whole, edited): (Vec<usize>, Vec<usize>) = (0..reqs.len()).partition(|&i| plan[i].is_none());
         let untransform = |rows: &mut [f32]| {
             if let (Some(targets), false) = (&self.spec.targets, self.spec.lm) {
                 for (i, x) in rows.iter_mut().enumerate() {
@@ -794,55 +848,96 @@ impl Predictor {
                 }
             }
         };
-        for chunk_start in (0..reqs.len()).step_by(self.batch_size) {
-            let chunk = &reqs[chunk_start..(chunk_start + self.batch_size).min(reqs.len())];
+        let record = |out: &mut Vec<Vec<PassOut>>, chunk: &[usize], y: &Tensor| -> Result<()> {
+            for (k, &i) in chunk.iter().enumerate() {
+                let r = &reqs[i];
+                let pass = match r.mask {
+                    Some(site) => {
+                        let pos = (site as i64 + r.shift).clamp(0, self.seq_len as i64 - 1) as usize;
+                        PassOut::Full(y.get(k)?.get(pos)?.to_vec1::<f32>()?)
+                    }
+                    None => {
+                        let mut rows = y.get(k)?.flatten_all()?.to_vec1::<f32>()?;
+                        untransform(&mut rows);
+                        match reductions {
+                            Some(red) => PassOut::Sums(self.reduce(&rows, &red[r.cluster])),
+                            None => PassOut::Full(rows),
+                        }
+                    }
+                };
+                out[i].push(pass);
+            }
+            Ok(())
+        };
+        let encode = |chunk: &[usize]| -> Result<(Tensor, Option<Tensor>)> {
             let mut buf = Vec::with_capacity(chunk.len() * self.seq_len * ch);
-            for r in chunk {
-                self.encode(clusters, r, &mut buf);
+            for &i in chunk {
+                self.encode(clusters, &reqs[i], &mut buf);
             }
             let x = Tensor::from_vec(buf, (chunk.len(), self.seq_len, ch), &self.device)?;
             let x_rc = if self.spec.rc { Some(reverse_complement(&x)?) } else { None };
-            for (mi, model) in self.models.iter().enumerate() {
-                let y = match &self.narrowed {
-                    None => {
-                        let mut y = model.forward(&x)?;
-                        if let Some(xr) = &x_rc {
-                            let pairs = if self.spec.lm { Some(lm_pairs.as_slice()) } else { self.spec.strand_pair.as_deref() };
-                            let yr = unreverse_output(&model.forward(xr)?, pairs)?;
-                            y = ((y + yr)? / 2.0)?;
-                        }
-                        y.index_select(&sel, 2)?
+            Ok((x, x_rc))
+        };
+        let orientations = if self.spec.rc { 2 } else { 1 };
+        for (mi, model) in self.models.iter().enumerate() {
+            let (view, tower) = (&self.views[mi], &self.towers[mi]);
+            let prefix = tower.prefix();
+            // Per reference request the substitutions build on: its local tower, forward and RC.
+            let mut kept: HashMap<usize, Vec<TowerActs>> = HashMap::new();
+            for chunk in whole.chunks(self.batch_size) {
+                let (x, x_rc) = encode(chunk)?;
+                let keep = chunk.iter().any(|i| bases.contains(i));
+                let mut run = |x: &Tensor| -> Result<Tensor> {
+                    if !keep {
+                        return model.forward_view(x, view);
                     }
-                    Some(n) => {
-                        let view = &n.views[mi];
-                        let mut y = model.forward_view(&x, view)?;
-                        if let Some(xr) = &x_rc {
-                            let yr = unreverse_output(&model.forward_view(xr, view)?, n.pairs.as_deref())?;
-                            y = ((y + yr)? / 2.0)?;
+                    let (local, saved, each) = tower.run(model, x)?;
+                    for (&i, acts) in chunk.iter().zip(each) {
+                        if bases.contains(&i) {
+                            kept.entry(i).or_default().push(acts);
                         }
-                        y.index_select(&n.selected_at, 2)?
                     }
+                    model.run_after_local(&local, saved, &prefix, view)
                 };
-                for (k, r) in chunk.iter().enumerate() {
-                    let pass = match r.mask {
-                        Some(site) => {
-                            let pos = (site as i64 + r.shift).clamp(0, self.seq_len as i64 - 1) as usize;
-                            PassOut::Full(y.get(k)?.get(pos)?.to_vec1::<f32>()?)
-                        }
-                        None => {
-                            let mut rows = y.get(k)?.flatten_all()?.to_vec1::<f32>()?;
-                            untransform(&mut rows);
-                            match reductions {
-                                Some(red) => PassOut::Sums(self.reduce(&rows, &red[r.cluster])),
-                                None => PassOut::Full(rows),
-                            }
-                        }
-                    };
-                    out[chunk_start + k].push(pass);
-                }
+                let y = run(&x)?;
+                let yr = x_rc.as_ref().map(&mut run).transpose()?;
+                record(&mut out, chunk, &self.combine(y, yr)?)?;
+                self.passes.full.fetch_add((chunk.len() * orientations) as u64, Ordering::Relaxed);
+            }
+            for chunk in edited.chunks(self.batch_size) {
+                let (x, x_rc) = encode(chunk)?;
+                let run = |x: &Tensor, side: usize| -> Result<Tensor> {
+                    let data = x.flatten_all()?.to_vec1::<f32>()?;
+                    let rows = self.seq_len * ch;
+                    let mut edits = Vec::with_capacity(chunk.len());
+                    let mut from = Vec::with_capacity(chunk.len());
+                    for (k, &i) in chunk.iter().enumerate() {
+                        let (base, first, last) = plan[i].expect("edited requests have a plan");
+                        // The reverse complement reads the window backwards.
+                        let (first, last) = if side == 0 { (first, last) } else { (self.seq_len - 1 - last, self.seq_len - 1 - first) };
+                        edits.push(Edit { input: &data[k * rows..(k + 1) * rows], first, last, rows: None });
+                        from.push(&kept[&base][side]);
+                    }
+                    tower.predict_edited(model, &from, &edits, view, &self.device)
+                };
+                let y = run(&x, 0)?;
+                let yr = x_rc.as_ref().map(|x| run(x, 1)).transpose()?;
+                record(&mut out, chunk, &self.combine(y, yr)?)?;
+                self.passes.local_reuse.fetch_add((chunk.len() * orientations) as u64, Ordering::Relaxed);
             }
         }
         Ok(out)
+    }
+
+    /// Sequence passes run so far, per model and orientation.
+    pub fn pass_counts(&self) -> (u64, u64) {
+        (self.passes.full.load(Ordering::Relaxed), self.passes.local_reuse.load(Ordering::Relaxed))
+    }
+
+    /// Whether substitutions reuse their reference pass's local tower (on by default; off
+    /// runs every pass whole, for comparison).
+    pub fn set_reuse_local(&mut self, on: bool) {
+        self.reuse_local = on;
     }
 
     /// Scores every scorable ALT of every record in `clusters`.
