@@ -33,7 +33,7 @@ pub fn parse_device(spec: &str) -> Result<Device> {
     };
     if !cfg!(feature = "cuda") {
         return Err(Error::Input(format!(
-            "--device {spec}: this build has no CUDA support (rebuild with --features cuda)"
+            "--device {spec}: this build has no CUDA support; build one with `bash scripts/build-cuda` (CUDA from PyPI wheels, no GPU needed to build) or `cargo build --release --features cuda`"
         )));
     }
     Device::new_cuda(ordinal)
@@ -52,5 +52,9 @@ mod tests {
         }
         assert!(parse_device("tpu").unwrap_err().to_string().contains("expected auto, cpu"));
         assert!(parse_device("cuda:x").unwrap_err().to_string().contains("bad GPU number"));
+        if !cfg!(feature = "cuda") {
+            let err = parse_device("cuda:1").unwrap_err().to_string();
+            assert!(err.contains("no CUDA support") && err.contains("scripts/build-cuda"), "{err}");
+        }
     }
 }
