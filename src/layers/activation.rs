@@ -40,7 +40,7 @@ impl Activation {
             Activation::Sigmoid => |x: f32| 1.0 / (1.0 + (-x).exp()),
             Activation::Tanh => f32::tanh,
             Activation::Exp => f32::exp,
-            Activation::Softplus => |x: f32| x.max(0.0) + (-x.abs()).exp().ln_1p(),
+            Activation::Softplus => crate::layers::cpu::softplus,
             Activation::Softmax => return None,
         })
     }

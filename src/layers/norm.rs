@@ -66,12 +66,13 @@ impl BatchNorm {
         // Fold the statistics into one scale and shift per channel.
         let scale = (&self.gamma / (&self.moving_variance + self.eps)?.sqrt()?)?;
         let shift = (&self.beta - (&self.moving_mean * &scale)?)?;
-        if let (true, Some(f)) = (cpu::usable(&[x, &scale, &shift]), act.scalar()) {
+        if let (true, Some(_)) = (cpu::usable(&[x, &scale, &shift]), act.scalar()) {
             let ch = scale.dim(0)?;
             let scale: Vec<f32> = scale.to_vec1()?;
             let shift: Vec<f32> = shift.to_vec1()?;
-            let out = cpu::with_slice(x, |xs| cpu::scale_shift_map(xs, ch, &scale, &shift, f))?;
-            return Ok(Tensor::from_vec(out, x.shape(), x.device())?);
+            if let Some(out) = cpu::with_slice(x, |xs| cpu::scale_shift_act(xs, ch, &scale, &shift, act))? {
+                return Ok(Tensor::from_vec(out, x.shape(), x.device())?);
+            }
         }
         act.forward(&x.broadcast_mul(&scale)?.broadcast_add(&shift)?)
     }

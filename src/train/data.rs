@@ -21,9 +21,10 @@ pub struct GenomeSpec {
 }
 
 /// Reads `genomes.tsv` (tab-separated: name, fasta, gtf or `-`, species index; an optional
-/// header line starting with `name` or `#`). Relative paths are taken from the table's folder.
+/// header line starting with `name` or `#`; plain or gzip). Relative paths are taken from the
+/// table's folder.
 pub fn read_genome_table(path: &Path) -> Result<Vec<GenomeSpec>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::formats::text::open_path(path)?.read_to_string()?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let resolve = |p: &str| {
         let p = PathBuf::from(p);
@@ -277,4 +278,28 @@ pub fn default_split() -> (Vec<String>, Vec<String>) {
         vec!["chrXI".into(), "chrXIII".into(), "chrXV".into()],
         vec!["chrXII".into(), "chrXIV".into(), "chrXVI".into()],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn the_genome_table_is_read_like_every_other_text_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = "name\tfasta\tgtf\tspecies\r\nyeast\tgenome.fa.gz\t-\t0\r\n";
+        let gz = dir.path().join("genomes.tsv.gz");
+        let mut e = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+        e.write_all(table.as_bytes()).unwrap();
+        e.finish().unwrap();
+        let specs = read_genome_table(&gz).unwrap();
+        assert_eq!(specs, vec![GenomeSpec { name: "yeast".into(), fasta: dir.path().join("genome.fa.gz"), gtf: None, species: 0 }]);
+        let err = read_genome_table(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(&dir.path().display().to_string()) && !err.contains('\n'), "{err}");
+        let latin1 = dir.path().join("latin1.tsv");
+        std::fs::write(&latin1, b"yeast\tg\xe9nome.fa\t-\t0\n").unwrap();
+        let err = read_genome_table(&latin1).unwrap_err().to_string();
+        assert!(err.contains("latin1.tsv:1") && err.contains("UTF-8"), "{err}");
+    }
 }
