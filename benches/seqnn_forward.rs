@@ -1,5 +1,8 @@
 //! Seconds per 16 kb sequence for the full-size Shorkie architecture (CPU, release),
-//! at batch 1 and 4, with the time spent in each block.
+//! at batch 1 and 4, with the time spent in each block; beside the reference implementation
+//! (baskerville on TensorFlow 2.15) measured in the same run, before and after ours, when
+//! its environment exists (../shared/tools/reference/README.md; `SHORKIE_TF_PYTHON`, default
+//! /tmp/tfenv/bin/python, and `BASKERVILLE_SRC`, default /tmp/bsk/src).
 //!
 //! `cargo bench --bench seqnn_forward` — reads ../shared/fixtures/seqnn/shorkie_full
 //! (or $SHORKIE_FULL_FIXTURE).
@@ -12,9 +15,26 @@ use shorkie::convert::convert;
 use shorkie::keras_h5::KerasModel;
 use shorkie::{Params, SeqNN};
 
-/// The figure for baskerville/TensorFlow 2.15 on these 2-core machines; quoted,
-/// not measured by this benchmark.
-const REFERENCE_S_PER_SEQ: f64 = 0.33;
+/// The reference implementation's median seconds per sequence at `batch` (5 runs), when
+/// its environment is there.
+fn tf_seconds_per_seq(fixture: &std::path::Path, batch: usize) -> Option<f64> {
+    let python = std::env::var("SHORKIE_TF_PYTHON").unwrap_or_else(|_| "/tmp/tfenv/bin/python".into());
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/reference/tf_forward_bench.py");
+    if !std::path::Path::new(&python).exists() || !script.exists() {
+        return None;
+    }
+    let out = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(fixture)
+        .args([batch.to_string(), "5".to_string()])
+        .env("BASKERVILLE_SRC", std::env::var("BASKERVILLE_SRC").unwrap_or_else(|_| "/tmp/bsk/src".into()))
+        .env("TF_CPP_MIN_LOG_LEVEL", "2")
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace().find_map(|w| w.strip_prefix("median="))?.parse().ok()
+}
 
 fn main() -> shorkie::Result<()> {
     let dir = std::env::var_os("SHORKIE_FULL_FIXTURE")
@@ -34,6 +54,7 @@ fn main() -> shorkie::Result<()> {
     let one = Tensor::from_vec(input.data.clone(), (1, input.shape[1], input.shape[2]), &device)?;
     let four = Tensor::cat(&[&one, &one, &one, &one], 0)?;
 
+    let tf_before: Vec<Option<f64>> = [1, 4].iter().map(|&b| tf_seconds_per_seq(&dir, b)).collect();
     println!("shorkie_full forward, CPU, {} threads", candle_core::utils::get_num_threads());
     model.forward(&one)?; // warm-up: page in weights, size buffers
     let mut rows = Vec::new();
@@ -51,9 +72,16 @@ fn main() -> shorkie::Result<()> {
         let per_seq = total / reps as f64 / batch as f64;
         rows.push((batch, per_seq, best / batch as f64));
     }
-    println!("{:>6} {:>12} {:>12} {:>22}", "batch", "s/seq mean", "s/seq best", "ratio vs 0.33 s (ref)");
-    for (batch, mean, best) in &rows {
-        println!("{batch:>6} {mean:>12.3} {best:>12.3} {:>22.2}", mean / REFERENCE_S_PER_SEQ);
+    let tf_after: Vec<Option<f64>> = [1, 4].iter().map(|&b| tf_seconds_per_seq(&dir, b)).collect();
+    println!("{:>6} {:>12} {:>12} {:>26} {:>16}", "batch", "s/seq mean", "s/seq best", "TF s/seq before / after", "TF / ours (mean)");
+    for (i, (batch, mean, best)) in rows.iter().enumerate() {
+        match (tf_before[i], tf_after[i]) {
+            (Some(a), Some(b)) => println!("{batch:>6} {mean:>12.3} {best:>12.3} {:>26} {:>16.2}", format!("{a:.3} / {b:.3}"), (a + b) / 2.0 / mean),
+            _ => println!("{batch:>6} {mean:>12.3} {best:>12.3} {:>26} {:>16}", "not measured", "-"),
+        }
+    }
+    if tf_before.iter().any(Option::is_none) {
+        println!("(baskerville/TF not measured: no reference environment; see ../shared/tools/reference/README.md)");
     }
 
     let mut timings = Vec::new();
