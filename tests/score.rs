@@ -617,10 +617,16 @@ fn every_statistic_and_group_aggregation() {
     let summary = named(&format_names(&text), &per_track["snv1"].0[0]);
     assert_eq!(summary["SUM_RNA"].parse::<f64>().unwrap(), gr[0]);
     assert_eq!(summary["SUM_ChIP"].parse::<f64>().unwrap(), gr[1]);
+    // A head narrowed to one column may round a few predictions an ulp differently from a
+    // four-column one (the product's kernel depends on the width), and SUM (~1e-4 here) is
+    // a difference of two sums of ~900 bins near 0.7: compare to within a few ulps of those
+    // sums, still far below the gap to any other track.
+    let close_sum = |got: f64, want: f64| (got - want).abs() <= 2e-4 * want.abs() + 1e-6;
+    assert!(pt.iter().enumerate().all(|(t, v)| t == 1 || (v - pt[1]).abs() > 1e-5), "{pt:?}");
     let regex = parse_vcf(&run_ok(&["-t", &targets, "--track-regex", "^track1$", "--info-tracks", "all", "--stats", "SUM", &demo], None));
-    assert!(close(values(&regex["snv1"].0[0], 1)[0], pt[1]));
+    assert!(close_sum(values(&regex["snv1"].0[0], 1)[0], pt[1]));
     let regex = parse_vcf(&run_ok(&["-t", &targets, "--tracks", "0-3", "--info-tracks", "^track1$", "--stats", "SUM", &demo], None));
-    assert!(close(values(&regex["snv1"].0[0], 1)[0], pt[1]));
+    assert!(close_sum(values(&regex["snv1"].0[0], 1)[0], pt[1]));
 }
 
 #[test]

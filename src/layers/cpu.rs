@@ -270,4 +270,26 @@ mod tests {
         assert!(exp_f32(1000.0).is_finite() && softplus(1000.0) == 1000.0 && softplus(-1000.0) >= 0.0);
         assert!(gelu_tanh(f32::MIN).abs() < 1e-30 && gelu_tanh(-1e30).is_finite());
     }
+
+    #[test]
+    fn the_fused_pass_gives_each_element_the_same_bits_whatever_the_width() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 20.0
+        };
+        let rows = 1000;
+        let x4: Vec<f32> = (0..rows * 4).map(|_| next()).collect();
+        let shift4 = [0.3f32, -0.2, 0.1, 0.05];
+        for act in [crate::layers::Activation::Softplus, crate::layers::Activation::Gelu] {
+            let y4 = scale_shift_act(&x4, 4, &[1.0; 4], &shift4, act).unwrap();
+            for c in 0..4 {
+                let x1: Vec<f32> = x4.iter().skip(c).step_by(4).copied().collect();
+                let y1 = scale_shift_act(&x1, 1, &[1.0], &[shift4[c]], act).unwrap();
+                for r in 0..rows {
+                    assert_eq!(y1[r].to_bits(), y4[r * 4 + c].to_bits(), "{act:?} row {r} column {c}: {} vs {}", y1[r], y4[r * 4 + c]);
+                }
+            }
+        }
+    }
 }
