@@ -70,8 +70,7 @@ impl LocalTower {
     /// `[first, last]` can reach: inclusive range.
     fn splice_range(&self, first: usize, last: usize, stride: usize, len: usize) -> (usize, usize) {
         let (r, s) = (self.prefix.reach.radius as i64, stride as i64);
-        let lo = -(-(first as i64 - r - s + 1)).div_euclid(s); // ceiling division
-        let lo = lo.max(0);
+        let lo = div_ceil(first as i64 - r - s + 1, s).max(0);
         let hi = (last as i64 + r).div_euclid(s).min(len as i64 - 1);
         (lo.min(hi) as usize, hi as usize)
     }
@@ -99,14 +98,14 @@ impl LocalTower {
             return Err(Error::Other(format!("{} windows for {} edits", bases.len(), edits.len())));
         }
         let ch = self.channels;
-        let span = edits.iter().map(|e| e.last + 1 - e.first.min(e.last)).max().unwrap_or(1);
+        if let Some(e) = edits.iter().find(|e| e.input.len() != self.seq_len * ch || e.first > e.last || e.last >= self.seq_len) {
+            return Err(Error::Other(format!("edit of rows {}..={} outside a {} bp window", e.first, e.last, self.seq_len)));
+        }
+        let span = edits.iter().map(|e| e.last + 1 - e.first).max().unwrap_or(1);
         let cl = self.crop_len(span).ok_or_else(|| Error::Other(format!("an edit of {span} bp leaves nothing of the local tower to reuse")))?;
         let mut data = Vec::with_capacity(edits.len() * cl * ch);
         let mut starts = Vec::with_capacity(edits.len());
         for e in edits {
-            if e.input.len() != self.seq_len * ch || e.first > e.last || e.last >= self.seq_len {
-                return Err(Error::Other(format!("edit of rows {}..={} outside a {} bp window", e.first, e.last, self.seq_len)));
-            }
             let a = self.crop_start(e.first, cl);
             starts.push(a);
             let at = data.len();
@@ -161,6 +160,10 @@ impl LocalTower {
         let (local, saved) = self.edited(model, bases, edits, device)?;
         model.run_after_local(&local, saved, &self.prefix, head)
     }
+}
+
+fn div_ceil(a: i64, b: i64) -> i64 {
+    -(-a).div_euclid(b)
 }
 
 impl TowerActs {
