@@ -1,15 +1,13 @@
 //! shorkie-eval: accuracy of a coverage model on held-out windows, per track and per gene.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Parser;
 use shorkie::coverage::blacklist::{Blacklist, BLACKLIST_BUFFER};
-use shorkie::coverage::folds::Segment;
 use shorkie::formats::gtf::GeneIndex;
 use shorkie::formats::targets::Targets;
-use shorkie::train::evaluate::{evaluate, Evaluation};
-use shorkie::train::plot::{line_chart, write_chart, Series};
+use shorkie::train::evaluate::{evaluate, read_split_windows, write_reports};
 use shorkie::train::supervised::{CoverageData, Geometry};
 use shorkie::{Error, Params};
 
@@ -59,77 +57,6 @@ struct Cli {
     common: shorkie::cli::CommonArgs,
 }
 
-/// hound's sequences.bed: contig, start, end and the split (`train`, `valid`, `test`) as
-/// the BED name column; the windows of `split`.
-fn read_sequences(path: &Path, split: &str) -> shorkie::Result<Vec<Segment>> {
-    let (records, source) = shorkie::formats::bed::read_records(&path.display().to_string())?;
-    let mut out = Vec::new();
-    for r in records {
-        match r.name.as_deref() {
-            None => {
-                return Err(Error::Input(format!(
-                    "{source}:{}: no split column (expected contig, start, end, split)",
-                    r.line
-                )))
-            }
-            Some(s) if s == split => out.push(r.interval),
-            Some(_) => {}
-        }
-    }
-    if out.is_empty() {
-        return Err(Error::Input(format!("{source}: no \"{split}\" windows")));
-    }
-    Ok(out)
-}
-
-fn write_reports(out: &Path, ev: &Evaluation) -> shorkie::Result<()> {
-    let mut tracks = String::from("index\tidentifier\tpearson_r\tr2\n");
-    for t in &ev.tracks {
-        tracks += &format!("{}\t{}\t{:.6}\t{:.6}\n", t.index, t.identifier, t.pearson_r, t.r2);
-    }
-    shorkie::io::write_atomic(&out.join("eval_tracks.tsv"), tracks.as_bytes())?;
-    if ev.genes.is_empty() {
-        return Ok(());
-    }
-    let mut genes = String::from("index\tidentifier\tgenes\tpearson_r\tpearson_r_per_bin\n");
-    for g in &ev.genes {
-        genes += &format!("{}\t{}\t{}\t{:.6}\t{:.6}\n", g.index, g.identifier, g.genes, g.pearson_r, g.pearson_r_mean);
-    }
-    shorkie::io::write_atomic(&out.join("eval_genes.tsv"), genes.as_bytes())?;
-    let mut sums = String::from("gene\tstrand\tbins\ttrack\tpredicted\tobserved\n");
-    for s in &ev.gene_sums {
-        for (t, (p, o)) in s.predicted.iter().zip(&s.observed).enumerate() {
-            sums += &format!("{}\t{}\t{}\t{}\t{:.4}\t{:.4}\n", s.id, s.strand, s.bins, ev.tracks[t].identifier, p, o);
-        }
-    }
-    shorkie::io::write_atomic(&out.join("gene_sums.tsv"), sums.as_bytes())?;
-    // One scatter per track on a shared log scale, each gene on its track's strand.
-    const COLORS: [&str; 6] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
-    let series: Vec<Series> = ev
-        .genes
-        .iter()
-        .take(COLORS.len())
-        .map(|g| Series {
-            name: &g.identifier,
-            color: COLORS[g.index % COLORS.len()],
-            points: ev
-                .gene_sums
-                .iter()
-                .filter(|s| g.strand.is_none_or(|c| c == s.strand))
-                .map(|s| ((s.observed[g.index] + 1.0).log2(), (s.predicted[g.index] + 1.0).log2()))
-                .collect(),
-            dots: true,
-        })
-        .collect();
-    let svg = line_chart(
-        &format!("gene-level coverage, test fold (mean R {:.3})", ev.mean_gene_r()),
-        "observed log2(sum + 1)",
-        "predicted log2(sum + 1)",
-        &series,
-    );
-    write_chart(&out.join("eval_genes.svg"), &svg)
-}
-
 fn main() {
     shorkie::cli::default_sigpipe();
     shorkie::cli::run_main("shorkie-eval", || {
@@ -147,7 +74,7 @@ fn main() {
             Some(p) => Blacklist::from_bed(p, BLACKLIST_BUFFER)?,
             None => Blacklist::default(),
         };
-        let windows = read_sequences(&cli.sequences, &cli.split)?;
+        let windows = read_split_windows(&cli.sequences, &cli.split)?;
         if let Some(w) = windows.iter().find(|w| w.end - w.start != geometry.seq_len as u64) {
             return Err(Error::Input(format!(
                 "{}: window {}:{}-{} is {} bp, the model reads {} bp",

@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
 use shorkie::probe::compositional::{compositional, Factors};
-use shorkie::probe::input::{
-    match_samples, parse_factor, read_embeddings, read_labels, read_sequences, resolve_target, sequences_by_id,
-    sequences_from_reference, Embeddings, LabelColumns, Labels, Samples,
+use shorkie::probe::input::{match_samples, read_labels, resolve_target, LabelColumns};
+use shorkie::probe::plan::{
+    contig_groups, load_features, parse_alphas, parse_factor_names, parse_splits, sample_factors, sample_sequences,
+    FeatureSource, Features, SequenceSource, SplitKind,
 };
-use shorkie::probe::kmer::kmer_matrix;
-use shorkie::probe::report::{predictions_tsv, render, render_compositional, summary_lines, RunInfo, SplitRun};
-use shorkie::probe::{compare_splits, log_grid, nested_cv, CvConfig, ProbeData, SplitStrategy, Task};
+use shorkie::probe::report::{compositional_predictions_tsv, predictions_tsv, render, render_compositional, summary_lines, RunInfo, SplitRun};
+use shorkie::probe::{compare_splits, nested_cv, CvConfig, ProbeData, SplitStrategy, Task};
 use shorkie::Error;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -147,203 +147,6 @@ struct Cli {
     common: shorkie::cli::CommonArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SplitKind {
-    Random,
-    Contig,
-    Homology,
-    Compositional,
-}
-
-impl SplitKind {
-    fn name(self) -> &'static str {
-        match self {
-            SplitKind::Random => "random",
-            SplitKind::Contig => "contig",
-            SplitKind::Homology => "homology",
-            SplitKind::Compositional => "compositional",
-        }
-    }
-}
-
-fn parse_splits(text: &str) -> shorkie::Result<Vec<SplitKind>> {
-    let mut out = Vec::new();
-    for word in text.split(',').map(str::trim) {
-        let kind = match word {
-            "random" => SplitKind::Random,
-            "contig" => SplitKind::Contig,
-            "homology" => SplitKind::Homology,
-            "compositional" => SplitKind::Compositional,
-            _ => {
-                return Err(Error::Input(format!(
-                    "--split: unknown split \"{word}\" (choose from random, contig, homology, compositional)"
-                )))
-            }
-        };
-        if out.contains(&kind) {
-            return Err(Error::Input(format!("--split: {word} is listed twice")));
-        }
-        out.push(kind);
-    }
-    if out.contains(&SplitKind::Compositional) && out.len() > 1 {
-        return Err(Error::Input(
-            "--split: compositional is a hold-out of its own and cannot be combined with other splits".into(),
-        ));
-    }
-    Ok(out)
-}
-
-fn parse_factor_names(text: &str) -> shorkie::Result<[String; 2]> {
-    let names: Vec<&str> = text.split(',').map(str::trim).collect();
-    match names[..] {
-        [a, b] if !a.is_empty() && !b.is_empty() && a != b => Ok([a.to_string(), b.to_string()]),
-        _ => Err(Error::Input(format!("--factors: expected two different column names A,B, got \"{text}\""))),
-    }
-}
-
-/// Each sample's two factors, parsed from the labels' factor columns.
-fn sample_factors(labels: &Labels, samples: &Samples, names: &[String; 2]) -> shorkie::Result<(Vec<bool>, Vec<bool>)> {
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    for &j in &samples.labels {
-        let r = &labels.rows[j];
-        let values = r.factors.as_ref().expect("factor columns were read");
-        for (k, (value, out)) in values.iter().zip([&mut a, &mut b]).enumerate() {
-            let v = parse_factor(value).ok_or_else(|| {
-                Error::Input(format!(
-                    "{}:{}: factor {} of id {} is \"{value}\", not 1/0, true/false or yes/no",
-                    labels.source, r.line, names[k], r.id
-                ))
-            })?;
-            out.push(v);
-        }
-    }
-    Ok((a, b))
-}
-
-fn parse_alphas(text: &str) -> shorkie::Result<Vec<f64>> {
-    let bad = || Error::Input(format!("--alphas: expected LO:HI:N with 0 < LO <= HI and N >= 1, got \"{text}\""));
-    let parts: Vec<&str> = text.split(':').collect();
-    let [lo, hi, n] = parts[..] else { return Err(bad()) };
-    let (lo, hi): (f64, f64) = (lo.trim().parse().map_err(|_| bad())?, hi.trim().parse().map_err(|_| bad())?);
-    let n: usize = n.trim().parse().map_err(|_| bad())?;
-    if !(lo > 0.0 && hi >= lo && hi.is_finite() && n >= 1) {
-        return Err(bad());
-    }
-    shorkie::limits::at_most(n as u64, 1000, "--alphas: N")?;
-    Ok(log_grid(lo, hi, n))
-}
-
-/// The feature rows, with the sequences they came from for --kmer (one per row), and a
-/// description for the report.
-struct Features {
-    emb: Embeddings,
-    own_sequences: Option<Vec<Vec<u8>>>,
-    description: String,
-}
-
-fn load_features(cli: &Cli) -> shorkie::Result<Features> {
-    match (cli.kmer, &cli.embeddings, &cli.sequences) {
-        (Some(k), _, Some(fasta)) => {
-            let source = fasta.display().to_string();
-            let records = read_sequences(fasta)?;
-            let (ids, seqs): (Vec<String>, Vec<Vec<u8>>) = records.into_iter().unzip();
-            let x = kmer_matrix(&ids, &seqs, k, &source)?;
-            Ok(Features {
-                description: format!("canonical {k}-mer frequencies of {source}"),
-                emb: Embeddings::computed(&source, ids, x),
-                own_sequences: Some(seqs),
-            })
-        }
-        (None, Some(path), _) => {
-            let emb = read_embeddings(path, cli.ids.as_deref())?;
-            let description = match &emb.id_table {
-                Some(t) if t.source != emb.source => format!("{} (ids from {})", emb.source, t.source),
-                _ => emb.source.clone(),
-            };
-            Ok(Features { emb, own_sequences: None, description })
-        }
-        _ => Err(Error::Input("give embeddings (-e FILE) or --kmer K with --sequences FASTA".into())),
-    }
-}
-
-/// A group per sample for the contig split, and where they came from.
-fn contig_groups(
-    cli: &Cli,
-    emb: &Embeddings,
-    labels: &Labels,
-    samples: &Samples,
-) -> shorkie::Result<(Vec<String>, String)> {
-    let from_labels = |column: &str| -> shorkie::Result<(Vec<String>, String)> {
-        let groups = samples
-            .labels
-            .iter()
-            .map(|&j| {
-                let r = &labels.rows[j];
-                match r.group.as_deref() {
-                    Some(g) if !g.is_empty() && g != "." => Ok(g.to_string()),
-                    _ => Err(Error::Input(format!(
-                        "{}:{}: id {} has no value in column {column}",
-                        labels.source, r.line, r.id
-                    ))),
-                }
-            })
-            .collect::<shorkie::Result<_>>()?;
-        Ok((groups, format!("column {column} of {}", labels.source)))
-    };
-    if let Some(column) = &cli.group_column {
-        return from_labels(column);
-    }
-    if let Some(table) = emb.id_table.as_ref().filter(|t| t.rows.iter().any(|r| r.region.is_some())) {
-        let groups = samples
-            .rows
-            .iter()
-            .map(|&i| {
-                let r = &table.rows[i];
-                r.region.as_ref().map(|g| g.contig.clone()).ok_or_else(|| {
-                    Error::Input(format!(
-                        "{}:{}: id {} has no contig, which the contig split needs (or use --group-column)",
-                        table.source, r.line, r.id
-                    ))
-                })
-            })
-            .collect::<shorkie::Result<_>>()?;
-        return Ok((groups, format!("contigs of {}", table.source)));
-    }
-    if let Some(column) = &labels.group_column {
-        return from_labels(column);
-    }
-    Err(Error::Input(format!(
-        "the contig split needs contigs: {} has no ID table with regions and {} no contig column \
-         (name one with --group-column)",
-        emb.source, labels.source
-    )))
-}
-
-/// The samples' sequences for the homology split.
-fn sample_sequences(
-    cli: &Cli,
-    emb: &Embeddings,
-    own: Option<&Vec<Vec<u8>>>,
-    samples: &Samples,
-) -> shorkie::Result<Vec<Vec<u8>>> {
-    if let Some(seqs) = own {
-        return Ok(samples.rows.iter().map(|&i| seqs[i].clone()).collect());
-    }
-    if let Some(fasta) = &cli.sequences {
-        let records = read_sequences(fasta)?;
-        let ids: Vec<&str> = samples.rows.iter().map(|&i| emb.ids[i].as_str()).collect();
-        return sequences_by_id(&records, &ids, &fasta.display().to_string());
-    }
-    if let Some(genome) = &cli.reference {
-        return sequences_from_reference(emb, &samples.rows, genome);
-    }
-    Err(Error::Input(
-        "the homology split needs sequences: --sequences FASTA (records named by id) or --reference GENOME.fa \
-         (regions from the ID table)"
-            .into(),
-    ))
-}
-
 /// Writes to FILE atomically, or to stdout.
 fn emit(path: Option<&Path>, text: &str) -> shorkie::Result<()> {
     match path {
@@ -379,7 +182,12 @@ fn main() {
         shorkie::limits::at_most(cli.outer_folds as u64, 1000, "--outer-folds")?;
         shorkie::limits::at_most(cli.inner_folds as u64, 1000, "--inner-folds")?;
 
-        let Features { emb, own_sequences, description: source } = load_features(&cli)?;
+        let features = match (cli.kmer, &cli.embeddings, &cli.sequences) {
+            (Some(k), _, Some(fasta)) => FeatureSource::Kmers { k, fasta },
+            (None, Some(path), _) => FeatureSource::Embeddings { path, ids: cli.ids.as_deref() },
+            _ => return Err(Error::Input("give embeddings (-e FILE) or --kmer K with --sequences FASTA".into())),
+        };
+        let Features { emb, own_sequences, description: source } = load_features(features)?;
         let factor_names = cli.factors.as_deref().map(parse_factor_names).transpose()?;
         if splits.contains(&SplitKind::Compositional) != factor_names.is_some() {
             return Err(Error::Input("--split compositional and --factors A,B go together".into()));
@@ -416,12 +224,17 @@ fn main() {
 
         let x = emb.x.select_rows(&samples.rows);
         let groups = if splits.contains(&SplitKind::Contig) {
-            Some(contig_groups(&cli, &emb, &labels, &samples)?)
+            Some(contig_groups(cli.group_column.as_deref(), &emb, &labels, &samples)?)
         } else {
             None
         };
         let sequences = if splits.contains(&SplitKind::Homology) {
-            Some(sample_sequences(&cli, &emb, own_sequences.as_ref(), &samples)?)
+            let source = match (&cli.sequences, &cli.reference) {
+                (Some(fasta), _) => Some(SequenceSource::Fasta(fasta)),
+                (None, Some(genome)) => Some(SequenceSource::Reference(genome)),
+                (None, None) => None,
+            };
+            Some(sample_sequences(source, &emb, own_sequences.as_ref(), &samples)?)
         } else {
             None
         };
@@ -455,20 +268,9 @@ fn main() {
             let factors = Factors { a: &a, b: &b, names: (&names[0], &names[1]) };
             let report = compositional(&data, &factors, &cfg, cli.permutations)?;
             if let Some(path) = &cli.predictions {
-                let mut text = String::from("id\tlabel\tset_compositional\tprediction_compositional\tset_random\tprediction_random\n");
-                let by_sample = |h: &shorkie::probe::compositional::Holdout| {
-                    let mut v = vec![None; samples.rows.len()];
-                    h.test.iter().zip(&h.predictions).for_each(|(&i, &p)| v[i] = Some(p));
-                    v
-                };
-                let (comp, rand) = (by_sample(&report.compositional), by_sample(&report.random));
-                let cell = |p: Option<f64>| p.map_or(("train".to_string(), ".".to_string()), |v| ("test".to_string(), v.to_string()));
-                for (i, (&row, &j)) in samples.rows.iter().zip(&samples.labels).enumerate() {
-                    let (cs, cp) = cell(comp[i]);
-                    let (rs, rp) = cell(rand[i]);
-                    text.push_str(&format!("{}\t{}\t{cs}\t{cp}\t{rs}\t{rp}\n", emb.ids[row], labels.rows[j].label));
-                }
-                shorkie::io::write_atomic(path, text.as_bytes())?;
+                let ids: Vec<&str> = samples.rows.iter().map(|&i| emb.ids[i].as_str()).collect();
+                let label_text: Vec<&str> = samples.labels.iter().map(|&j| labels.rows[j].label.as_str()).collect();
+                shorkie::io::write_atomic(path, compositional_predictions_tsv(&ids, &label_text, &report).as_bytes())?;
             }
             emit(cli.output.as_deref(), &render_compositional(&info, [&names[0], &names[1]], &report))?;
             let m = cfg.select;

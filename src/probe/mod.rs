@@ -7,7 +7,8 @@
 //! [`metrics`] the scores and bootstrap intervals; [`split`] and [`homology`] the fold
 //! assignment; [`cv`] the nested cross-validation and the split comparison. [`input`]
 //! reads embeddings, labels and sequences from files, [`kmer`] makes k-mer frequency
-//! features, and [`report`] writes what `shorkie-probe` prints.
+//! features, [`plan`] turns a run's options into splits, features, groups and sequences,
+//! and [`report`] writes what `shorkie-probe` prints.
 
 pub mod compositional;
 pub mod cv;
@@ -17,6 +18,7 @@ pub mod kmer;
 pub mod linalg;
 pub mod logistic;
 pub mod metrics;
+pub mod plan;
 pub mod report;
 pub mod ridge;
 pub mod split;

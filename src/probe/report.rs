@@ -242,6 +242,25 @@ pub fn predictions_tsv(ids: &[&str], labels: &[&str], runs: &[SplitRun]) -> Stri
 }
 
 /// One line per split with the headline (selection) metric, and one per comparison of it.
+/// `--predictions` of a compositional run: id, label, then for each hold-out whether the
+/// sample was in its training or test set and its prediction (`.` when trained on).
+pub fn compositional_predictions_tsv(ids: &[&str], labels: &[&str], r: &CompositionalReport) -> String {
+    let by_sample = |h: &super::compositional::Holdout| {
+        let mut v = vec![None; ids.len()];
+        h.test.iter().zip(&h.predictions).for_each(|(&i, &p)| v[i] = Some(p));
+        v
+    };
+    let (comp, rand) = (by_sample(&r.compositional), by_sample(&r.random));
+    let cell = |p: Option<f64>| p.map_or(("train".to_string(), ".".to_string()), |v| ("test".to_string(), v.to_string()));
+    let mut out = String::from("id\tlabel\tset_compositional\tprediction_compositional\tset_random\tprediction_random\n");
+    for (i, (id, label)) in ids.iter().zip(labels).enumerate() {
+        let (cs, cp) = cell(comp[i]);
+        let (rs, rp) = cell(rand[i]);
+        let _ = writeln!(out, "{id}\t{label}\t{cs}\t{cp}\t{rs}\t{rp}");
+    }
+    out
+}
+
 pub fn summary_lines(runs: &[SplitRun], differences: &[SplitDifference]) -> Vec<String> {
     let mut lines = Vec::new();
     for r in runs {
