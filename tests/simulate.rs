@@ -397,6 +397,64 @@ fn chri_coverage_follows_the_planted_expression() {
     assert!(sd > 1.0, "expression hardly varies: sd {sd}");
 }
 
+/// `--coverage tss`: coverage only on the first --tss-bp bases downstream of each TSS on
+/// its strand, at the planted depth; the targets sheet says so; exon bodies stay empty.
+#[test]
+fn chri_tss_coverage_sits_beside_the_promoter() {
+    const TSS_BP: i64 = 200;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("bench");
+    run_chri(&out, &["--seed", "3", "--coverage", "tss", "--tss-bp", "200", "-q"]);
+    let sheet = std::fs::read_to_string(out.join("targets.txt")).unwrap();
+    assert!(sheet.contains("simulated 5' RNA-seq (first 200 bp from the TSS), plus strand"), "{sheet}");
+    let motifs = std::fs::read_to_string(out.join("motifs.tsv")).unwrap();
+    assert!(motifs.lines().next().unwrap().ends_with("coverage=tss:200"), "{motifs}");
+    let (_, values) = read_bigwigs(&out);
+    let gtf = read_gtf(&data("chrI.genes.gtf"));
+    let len = fai(&data("chrI.fa.gz"))[0].1 as i64;
+    let span = |g: &TestGene| {
+        let (tss, _, _) = g.promoter(len);
+        if g.strand == '+' { (tss, (tss + TSS_BP).min(len)) } else { ((tss + 1 - TSS_BP).max(0), tss + 1) }
+    };
+    let genes = read_tsv(&out.join("genes.tsv"));
+    let (mut log_cov, mut log_expr) = (Vec::new(), Vec::new());
+    for (track, strand) in [("plus", '+'), ("minus", '-')] {
+        let v = &values[&(track.to_string(), "chrI".to_string())];
+        let mut mask = vec![false; len as usize];
+        for g in gtf.values().filter(|g| g.strand == strand) {
+            let (a, b) = span(g);
+            mask[a as usize..b as usize].iter_mut().for_each(|m| *m = true);
+        }
+        let stray = (0..len as usize).filter(|&i| v[i] != 0.0 && !mask[i]).count();
+        assert_eq!(stray, 0, "{track}: {stray} covered bases outside the TSS spans of {strand} genes");
+        for row in genes.iter().filter(|r| r["strand"] == strand.to_string()) {
+            let g = &gtf[&row["gene_id"]];
+            let (a, b) = span(g);
+            let alone = !gtf.values().any(|o| !std::ptr::eq(o, g) && o.strand == strand && {
+                let (c, d) = span(o);
+                c < b && a < d
+            });
+            let expected: f64 = row["depth"].parse().unwrap();
+            if !alone || b - a < TSS_BP || expected < 4.0 {
+                continue;
+            }
+            let mean = v[a as usize..b as usize].iter().map(|&x| x as f64).sum::<f64>() / (b - a) as f64;
+            assert!((mean / expected - 1.0).abs() < 0.25, "{}: mean {mean:.2}, planted {expected:.2}", row["gene_id"]);
+            log_cov.push(mean.max(1e-3).log2());
+            log_expr.push(row["log2_expression"].parse::<f64>().unwrap());
+        }
+    }
+    assert!(log_cov.len() > 50, "{} genes checked", log_cov.len());
+    let r = pearson(&log_cov, &log_expr);
+    assert!(r > 0.97, "TSS coverage does not track expression: r = {r}");
+    let mut args = chri_args(&tmp.path().join("zero"));
+    args.extend(["--coverage", "tss", "--tss-bp", "0"].map(String::from));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out0 = simulate(&refs);
+    assert!(!out0.status.success());
+    assert!(String::from_utf8_lossy(&out0.stderr).contains("--tss-bp must be at least 1"));
+}
+
 #[test]
 fn chri_variants_match_the_genome_and_an_independent_recount() {
     let tmp = tempfile::tempdir().unwrap();

@@ -4,8 +4,14 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::Parser;
-use shorkie::sim::{run, Options};
+use clap::{Parser, ValueEnum};
+use shorkie::sim::{run, Coverage, Options};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum CoverageArg {
+    Exons,
+    Tss,
+}
 
 #[derive(Parser, Debug)]
 #[command(
@@ -42,6 +48,14 @@ struct Cli {
     /// Variance of the per-base gamma multiplier of the Poisson depth (0: Poisson).
     #[arg(long, default_value_t = 0.1)]
     dispersion: f64,
+    /// Where expression shows as coverage: `exons` (every exon base, RNA-seq) or `tss` (the
+    /// first --tss-bp bases from the TSS on the gene's strand, a 5'-end signal beside the
+    /// promoter that sets it).
+    #[arg(long, value_enum, default_value_t = CoverageArg::Exons)]
+    coverage: CoverageArg,
+    /// Bases covered from the TSS with --coverage tss.
+    #[arg(long, default_value_t = 256)]
+    tss_bp: u32,
     /// Only these contigs, comma-separated (FASTA names).
     #[arg(long, value_delimiter = ',')]
     contigs: Option<Vec<String>>,
@@ -68,6 +82,10 @@ fn main() {
         opts.depth = cli.depth;
         opts.gene_noise = cli.gene_noise;
         opts.dispersion = cli.dispersion;
+        opts.coverage = match cli.coverage {
+            CoverageArg::Exons => Coverage::Exons,
+            CoverageArg::Tss => Coverage::Tss { tss_bp: cli.tss_bp },
+        };
         opts.contigs = cli.contigs.map(|v| v.into_iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect());
         let s = run(&opts)?;
         if !cli.common.quiet {

@@ -40,6 +40,16 @@ use crate::io::write_atomic;
 use motifs::{base_mask, Grammar};
 use rng::Rng;
 
+/// Where a gene's planted expression shows as coverage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// Every base of the gene's exons (RNA-seq).
+    Exons,
+    /// The first `tss_bp` bases downstream of the TSS on the gene's strand (a 5'-end,
+    /// CAGE-like signal), right beside the promoter that sets it.
+    Tss { tss_bp: u32 },
+}
+
 /// File names inside the output folder.
 pub const PLUS_BW: &str = "rna.plus.bw";
 pub const MINUS_BW: &str = "rna.minus.bw";
@@ -66,6 +76,7 @@ pub struct Options {
     pub dispersion: f64,
     /// Restrict to these contigs (FASTA names).
     pub contigs: Option<Vec<String>>,
+    pub coverage: Coverage,
 }
 
 impl Options {
@@ -81,6 +92,7 @@ impl Options {
             gene_noise: 0.2,
             dispersion: 0.1,
             contigs: None,
+            coverage: Coverage::Exons,
         }
     }
 }
@@ -119,6 +131,18 @@ impl SimGene {
             self.tss - pos
         } else {
             pos - self.tss
+        }
+    }
+
+    /// The 0-based half-open spans that carry this gene's coverage, within `0..contig_len`.
+    pub fn covered_spans(&self, coverage: Coverage, contig_len: i64) -> Vec<(i64, i64)> {
+        match coverage {
+            Coverage::Exons => self.exons.clone(),
+            Coverage::Tss { tss_bp } => {
+                let n = tss_bp as i64;
+                let span = if self.strand == '+' { (self.tss, self.tss + n) } else { (self.tss + 1 - n, self.tss + 1) };
+                vec![(span.0.max(0), span.1.min(contig_len))]
+            }
         }
     }
 
@@ -264,6 +288,9 @@ fn check_options(opts: &Options) -> Result<()> {
     if !(opts.dispersion.is_finite() && opts.dispersion >= 0.0) {
         return bad(format!("--dispersion {} must be >= 0", opts.dispersion));
     }
+    if opts.coverage == (Coverage::Tss { tss_bp: 0 }) {
+        return bad("--tss-bp must be at least 1".into());
+    }
     Ok(())
 }
 
@@ -312,8 +339,17 @@ fn genes_tsv(genes: &[SimGene], contigs: &[Contig], grammar: &Grammar, depth: f6
 
 fn motifs_tsv(grammar: &Grammar, opts: &Options) -> String {
     let mut s = format!(
-        "# log2_grammar = base + sum(log2_effect * min(count, cap)); base_log2={} promoter_bp={} gene_noise={} depth={} dispersion={} seed={}\n",
-        grammar.base, opts.promoter_bp, opts.gene_noise, opts.depth, opts.dispersion, opts.seed
+        "# log2_grammar = base + sum(log2_effect * min(count, cap)); base_log2={} promoter_bp={} gene_noise={} depth={} dispersion={} seed={} coverage={}\n",
+        grammar.base,
+        opts.promoter_bp,
+        opts.gene_noise,
+        opts.depth,
+        opts.dispersion,
+        opts.seed,
+        match opts.coverage {
+            Coverage::Exons => "exons".to_string(),
+            Coverage::Tss { tss_bp } => format!("tss:{tss_bp}"),
+        }
     );
     s.push_str("name\tfactor\tconsensus\tlog2_effect\tcap\tnote\n");
     for m in &grammar.motifs {
@@ -324,10 +360,14 @@ fn motifs_tsv(grammar: &Grammar, opts: &Options) -> String {
 
 /// The sheet's `strand` column lets gene-level scoring and evaluation match each gene to
 /// the track of its own strand.
-fn targets_txt() -> String {
+fn targets_txt(coverage: Coverage) -> String {
+    let what = match coverage {
+        Coverage::Exons => "RNA-seq".to_string(),
+        Coverage::Tss { tss_bp } => format!("5' RNA-seq (first {tss_bp} bp from the TSS)"),
+    };
     let mut s = String::from("index\tidentifier\tfile\tclip\tclip_soft\tscale\tsum_stat\tstrand_pair\tdescription\tgroup\tstrand\n");
-    s.push_str(&format!("0\tsim_rna+\t{PLUS_BW}\t1000000\t100000\t1.0\tsum\t1\tsimulated RNA-seq, plus strand\tRNA\t+\n"));
-    s.push_str(&format!("1\tsim_rna-\t{MINUS_BW}\t1000000\t100000\t1.0\tsum\t0\tsimulated RNA-seq, minus strand\tRNA\t-\n"));
+    s.push_str(&format!("0\tsim_rna+\t{PLUS_BW}\t1000000\t100000\t1.0\tsum\t1\tsimulated {what}, plus strand\tRNA\t+\n"));
+    s.push_str(&format!("1\tsim_rna-\t{MINUS_BW}\t1000000\t100000\t1.0\tsum\t0\tsimulated {what}, minus strand\tRNA\t-\n"));
     s
 }
 
@@ -346,7 +386,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
         files.push(out(name));
     }
     let texts: [(&str, String); 5] = [
-        (TARGETS, targets_txt()),
+        (TARGETS, targets_txt(opts.coverage)),
         (GENES, genes_tsv(&genes, &contigs, &grammar, opts.depth)),
         (MOTIFS_TSV, motifs_tsv(&grammar, opts)),
         (VCF, variants::vcf(&picked, &contigs, opts)),

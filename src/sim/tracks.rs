@@ -1,5 +1,6 @@
-//! Stranded RNA-seq-like coverage: expected depth over exons, per-base gamma-Poisson
-//! noise, written as a BigWig with bigtools.
+//! Stranded RNA-seq-like coverage: expected depth over each gene's covered spans (its
+//! exons, or its TSS-proximal bases), per-base gamma-Poisson noise, written as a BigWig
+//! with bigtools.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,7 +16,7 @@ pub fn contig_coverage(contig_index: usize, len: u64, genes: &[SimGene], strand:
     let mut expected = vec![0f64; len as usize];
     for g in genes.iter().filter(|g| g.contig == contig_index && g.strand == strand) {
         let depth = g.log2_expression.exp2() * opts.depth;
-        for &(s, e) in &g.exons {
+        for (s, e) in g.covered_spans(opts.coverage, len as i64) {
             for x in &mut expected[s as usize..e as usize] {
                 *x += depth;
             }
