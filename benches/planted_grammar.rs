@@ -50,24 +50,8 @@ fn read_tsv(path: &Path) -> Vec<HashMap<String, String>> {
 
 /// Area under the ROC curve of `scores` for `labels` (true = positive), ties counted half.
 fn auroc(scores: &[f64], labels: &[bool]) -> f64 {
-    let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-    let mut ranks = vec![0.0; scores.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
-            j += 1;
-        }
-        for k in i..=j {
-            ranks[idx[k]] = (i + j) as f64 / 2.0 + 1.0;
-        }
-        i = j + 1;
-    }
-    let pos = labels.iter().filter(|l| **l).count() as f64;
-    let neg = labels.len() as f64 - pos;
-    let rank_sum: f64 = ranks.iter().zip(labels).filter(|(_, l)| **l).map(|(r, _)| r).sum();
-    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+    let y: Vec<f64> = labels.iter().map(|&l| f64::from(u8::from(l))).collect();
+    shorkie::probe::metrics::auroc(&y, scores).unwrap_or(f64::NAN)
 }
 
 /// Per record ID: the largest |value| of any entry of the SHORKIE INFO key (None when
@@ -101,35 +85,9 @@ fn scores_by_id(vcf: &Path) -> HashMap<String, (Option<f64>, HashMap<String, f64
     out
 }
 
-/// Spearman rank correlation (ties get their mean rank).
+/// Spearman rank correlation (ties get their mean rank); NaN when undefined.
 fn spearman(x: &[f64], y: &[f64]) -> f64 {
-    fn ranks(v: &[f64]) -> Vec<f64> {
-        let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by(|&a, &b| v[a].total_cmp(&v[b]));
-        let mut r = vec![0.0; v.len()];
-        let mut i = 0;
-        while i < idx.len() {
-            let mut j = i;
-            while j + 1 < idx.len() && v[idx[j + 1]] == v[idx[i]] {
-                j += 1;
-            }
-            for k in i..=j {
-                r[idx[k]] = (i + j) as f64 / 2.0;
-            }
-            i = j + 1;
-        }
-        r
-    }
-    let (rx, ry) = (ranks(x), ranks(y));
-    let n = x.len() as f64;
-    let (mx, my) = (rx.iter().sum::<f64>() / n, ry.iter().sum::<f64>() / n);
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in rx.iter().zip(&ry) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    sxy / (sxx * syy).sqrt()
+    shorkie::probe::metrics::spearman(x, y).unwrap_or(f64::NAN)
 }
 
 /// The ROC curve's points (false positive rate, true positive rate), highest score first.
