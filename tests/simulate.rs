@@ -407,6 +407,7 @@ fn chri_tss_coverage_sits_beside_the_promoter() {
     run_chri(&out, &["--seed", "3", "--coverage", "tss", "--tss-bp", "200", "-q"]);
     let sheet = std::fs::read_to_string(out.join("targets.txt")).unwrap();
     assert!(sheet.contains("simulated 5' RNA-seq (first 200 bp from the TSS), plus strand"), "{sheet}");
+    assert!(sheet.contains("\t100000\t384\t1.0\tsum_sqrt\t1\t"), "TSS tracks train on square roots: {sheet}");
     let motifs = std::fs::read_to_string(out.join("motifs.tsv")).unwrap();
     assert!(motifs.lines().next().unwrap().ends_with("coverage=tss:200"), "{motifs}");
     let (_, values) = read_bigwigs(&out);
