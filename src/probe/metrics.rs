@@ -150,6 +150,28 @@ pub fn auroc(y_true: &[f64], score: &[f64]) -> Result<f64> {
     Ok(u / (pos as f64 * neg as f64))
 }
 
+/// The ROC curve as (false positive rate, true positive rate) points from (0, 0), one per
+/// distinct score threshold from the highest down (tied scores enter together).
+pub fn roc_curve(y_true: &[f64], score: &[f64]) -> Result<Vec<(f64, f64)>> {
+    check_pair("roc", y_true, score)?;
+    let (pos, neg) = class_counts("roc", y_true)?;
+    let mut order: Vec<usize> = (0..score.len()).collect();
+    order.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
+    let (mut tp, mut fp) = (0usize, 0usize);
+    let mut out = vec![(0.0, 0.0)];
+    for (k, &i) in order.iter().enumerate() {
+        if y_true[i] == 1.0 {
+            tp += 1;
+        } else {
+            fp += 1;
+        }
+        if order.get(k + 1).is_none_or(|&next| score[next] != score[i]) {
+            out.push((fp as f64 / neg as f64, tp as f64 / pos as f64));
+        }
+    }
+    Ok(out)
+}
+
 /// Average precision, `Σ (R_k − R_{k−1}) P_k` over distinct score thresholds from the
 /// highest down (tied scores enter together), as scikit-learn's `average_precision_score`;
 /// unlike trapezoidal PR-AUC it does not interpolate optimistically.
@@ -377,6 +399,16 @@ mod tests {
         assert!(close(a, 0.875), "{a}");
         assert!(close(auroc(&[1.0, 0.0], &[0.0, 1.0]).unwrap(), 0.0));
         assert!(close(auroc(&[1.0, 0.0, 1.0], &[3.0, 3.0, 3.0]).unwrap(), 0.5));
+    }
+
+    #[test]
+    fn roc_curve_steps_once_per_distinct_score() {
+        let roc = roc_curve(&[1.0, 0.0, 1.0], &[0.9, 0.8, 0.1]).unwrap();
+        assert_eq!(roc, vec![(0.0, 0.0), (0.0, 0.5), (1.0, 0.5), (1.0, 1.0)]);
+        // A tie between a positive and a negative is one diagonal step.
+        let tied = roc_curve(&[1.0, 0.0, 1.0, 0.0], &[0.8, 0.5, 0.5, 0.2]).unwrap();
+        assert_eq!(tied, vec![(0.0, 0.0), (0.0, 0.5), (0.5, 1.0), (1.0, 1.0)]);
+        assert!(roc_curve(&[1.0, 1.0], &[0.3, 0.2]).is_err());
     }
 
     #[test]

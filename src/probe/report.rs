@@ -241,7 +241,6 @@ pub fn predictions_tsv(ids: &[&str], labels: &[&str], runs: &[SplitRun]) -> Stri
     out
 }
 
-/// One line per split with the headline (selection) metric, and one per comparison of it.
 /// `--predictions` of a compositional run: id, label, then for each hold-out whether the
 /// sample was in its training or test set and its prediction (`.` when trained on).
 pub fn compositional_predictions_tsv(ids: &[&str], labels: &[&str], r: &CompositionalReport) -> String {
@@ -261,6 +260,7 @@ pub fn compositional_predictions_tsv(ids: &[&str], labels: &[&str], r: &Composit
     out
 }
 
+/// One line per split with the headline (selection) metric, and one per comparison of it.
 pub fn summary_lines(runs: &[SplitRun], differences: &[SplitDifference]) -> Vec<String> {
     let mut lines = Vec::new();
     for r in runs {

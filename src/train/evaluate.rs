@@ -200,6 +200,7 @@ pub fn evaluate(
     }
     Ok(Evaluation { windows: windows.len(), tracks: track_metrics, genes: gene_metrics, gene_sums: sums })
 }
+
 /// hound's sequences.bed: contig, start, end and the split (`train`, `valid`, `test`) as
 /// the BED name column; the windows of `split`.
 pub fn read_split_windows(path: &Path, split: &str) -> Result<Vec<Segment>> {
@@ -272,4 +273,3 @@ pub fn write_reports(out: &Path, ev: &Evaluation) -> Result<()> {
     );
     write_chart(&out.join("eval_genes.svg"), &svg)
 }
-
