@@ -34,6 +34,7 @@ pub mod probe;
 pub mod score;
 pub mod sim;
 pub mod staged;
+pub mod stream;
 pub mod weights_file;
 pub mod threads;
 pub mod train;

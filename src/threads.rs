@@ -4,7 +4,7 @@
 //! fail even when some thread was never joined.
 
 use std::sync::Mutex;
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, ScopedJoinHandle};
 
 use crate::error::{Error, Result};
 
@@ -24,14 +24,21 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Waits for `handle`; a panic becomes an error naming `what` (e.g. "reader").
 pub fn join<T>(handle: JoinHandle<T>, what: &str) -> Result<T> {
-    handle.join().map_err(|payload| {
-        let msg = panic_message(payload.as_ref());
-        // The hook already recorded it; it is reported here, so do not report it twice.
-        if let Ok(mut seen) = WORKER_PANICS.lock() {
-            seen.retain(|s| !s.ends_with(&msg));
-        }
-        Error::Other(format!("the {what} thread panicked: {}", msg.lines().next().unwrap_or("")))
-    })
+    handle.join().map_err(|payload| panicked(payload.as_ref(), what))
+}
+
+/// [`join`] for a thread of a `std::thread::scope`.
+pub fn join_scoped<T>(handle: ScopedJoinHandle<'_, T>, what: &str) -> Result<T> {
+    handle.join().map_err(|payload| panicked(payload.as_ref(), what))
+}
+
+fn panicked(payload: &(dyn std::any::Any + Send), what: &str) -> Error {
+    let msg = panic_message(payload);
+    // The hook already recorded it; it is reported here, so do not report it twice.
+    if let Ok(mut seen) = WORKER_PANICS.lock() {
+        seen.retain(|s| !s.ends_with(&msg));
+    }
+    Error::Other(format!("the {what} thread panicked: {}", msg.lines().next().unwrap_or("")))
 }
 
 /// Joins a thread returning `Result`: its error or its panic, whichever happened.

@@ -500,13 +500,26 @@ fn predict_bigwig_on_a_full_disk_is_one_line_and_leaves_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let bed = tmp.path().join("r.bed");
     std::fs::write(&bed, "chrI\t0\t60000\n").unwrap();
-    let dir: PathBuf = tmp.path().join("bw");
-    std::fs::create_dir(&dir).unwrap();
-    let script = format!("trap '' XFSZ; ulimit -f 8; exec {}", predict_line(&["--tracks", "0", "-o", &s(&dir), &s(&bed)]));
-    let res = Command::new("sh").arg("-c").arg(&script).output().unwrap();
-    let err = assert_one_line_error(&res, &[".bw"]);
-    assert!(err.contains("File too large") || err.contains("No space"), "{err}");
-    assert!(files_in(&dir).is_empty(), "left {:?}", files_in(&dir));
+    // Sizes of the two files the run writes: the spool of predicted values (4 bytes a
+    // bin, in TMPDIR) and then the BigWig.
+    let bedgraph = common::sh(&predict_line(&["--tracks", "0", "-O", "bedgraph", &s(&bed)]));
+    assert!(bedgraph.status.success(), "{}", String::from_utf8_lossy(&bedgraph.stderr));
+    let spool_bytes = 4 * bedgraph.stdout.iter().filter(|&&c| c == b'\n').count() as u64;
+    let whole = tmp.path().join("whole");
+    std::fs::create_dir(&whole).unwrap();
+    assert!(common::sh(&predict_line(&["--tracks", "0", "-o", &s(&whole), &s(&bed)])).status.success());
+    let bw_bytes = std::fs::metadata(whole.join("track0.bw")).unwrap().len();
+    assert!(spool_bytes + 4096 < bw_bytes, "spool {spool_bytes} B, BigWig {bw_bytes} B");
+    // A file-size limit (dash counts 512-byte blocks) that the spool, or only the BigWig, exceeds.
+    for (blocks, needle) in [(8, "prediction spool"), ((spool_bytes + bw_bytes) / 2 / 512, ".bw")] {
+        let dir: PathBuf = tmp.path().join(format!("bw{blocks}"));
+        std::fs::create_dir(&dir).unwrap();
+        let script = format!("trap '' XFSZ; ulimit -f {blocks}; exec {}", predict_line(&["--tracks", "0", "-o", &s(&dir), &s(&bed)]));
+        let res = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+        let err = assert_one_line_error(&res, &[needle]);
+        assert!(err.contains("File too large") || err.contains("No space"), "{err}");
+        assert!(files_in(&dir).is_empty(), "left {:?}", files_in(&dir));
+    }
 }
 
 #[test]

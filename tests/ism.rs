@@ -378,6 +378,19 @@ fn cli_bad_input_gives_one_line_errors() {
     let mut args = small_args(model.to_str().unwrap());
     args.extend(["--vcf", "-o", dir.path().join("ov").to_str().unwrap(), vcf.to_str().unwrap()].map(String::from));
     assert_one_line_error(&ism_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()), &["record 1", "REF G does not match"]);
+    // Windows stream: a bad record after a good one fails the run after the good window
+    // was scored, and leaves neither a partial TSV nor a changed earlier one.
+    let vcf = dir.path().join("late.vcf");
+    std::fs::write(&vcf, "##fileformat=VCFv4.2\n##contig=<ID=chrI,length=230218>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\nchrI\t5000\tok\tA\tC\t.\tPASS\t.\nchrI\t5000\tbad\tG\tC\t.\tPASS\t.\n").unwrap();
+    let late = dir.path().join("late");
+    std::fs::create_dir(&late).unwrap();
+    std::fs::write(late.join("ism.tsv"), "earlier run\n").unwrap();
+    let mut args = small_args(model.to_str().unwrap());
+    args.extend(["--vcf", "-l", "2", "-o", late.to_str().unwrap(), vcf.to_str().unwrap()].map(String::from));
+    assert_one_line_error(&ism_cmd(&args.iter().map(String::as_str).collect::<Vec<_>>()), &["record 2", "REF G does not match"]);
+    assert_eq!(std::fs::read_to_string(late.join("ism.tsv")).unwrap(), "earlier run\n");
+    let left: Vec<String> = std::fs::read_dir(&late).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    assert_eq!(left, vec!["ism.tsv".to_string()], "nothing but the earlier TSV");
 }
 
 #[test]

@@ -9,8 +9,9 @@ use shorkie::ensemble::Ensemble;
 use shorkie::formats::indexed_fasta::Fasta;
 use shorkie::model_args::{AugmentArgs, ModelArgs, TrackArgs};
 use shorkie::formats::{bed, text};
-use shorkie::predict::output::{write_bigwig_dir, write_bigwig_stream, BedGraph, Collected};
-use shorkie::predict::{predict, ColumnValues, Geometry, Input, Options};
+use shorkie::predict::output::{write_bigwig_dir, write_bigwig_stream, BedGraph, Predicted};
+use shorkie::predict::spool::Spool;
+use shorkie::predict::{predict, ColumnValues, Geometry, Input, Options, Segment, SeqInfo, Source};
 use shorkie::Error;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -68,7 +69,8 @@ struct Cli {
 /// Where the predictions go, prepared before any model work so that a bad destination
 /// fails early.
 enum Dest {
-    BigWigDir(PathBuf),
+    /// The directory, and whether this run made it (removed again if the run fails).
+    BigWigDir(PathBuf, bool),
     BigWigStdout,
     BedGraphStdout,
     BedGraphFile(shorkie::io::Staged),
@@ -93,8 +95,9 @@ fn destination(cli: &Cli, columns: usize) -> shorkie::Result<Dest> {
             Dest::BigWigStdout
         }
         (OutType::Bigwig, Some(dir)) => {
+            let made = !Path::new(dir).exists();
             shorkie::io::prepare_output_dir(Path::new(dir))?;
-            Dest::BigWigDir(PathBuf::from(dir))
+            Dest::BigWigDir(PathBuf::from(dir), made)
         }
         (OutType::Bedgraph, None | Some("-")) => Dest::BedGraphStdout,
         (OutType::Bedgraph, Some(file)) => Dest::BedGraphFile(shorkie::io::Staged::new(Path::new(file))?),
@@ -114,12 +117,8 @@ fn main() {
         let sheet = loaded.sheet()?;
         let shifts = cli.augment.shift_list(loaded.params.model.seq_length)?;
         let passes = shifts.len() * if cli.augment.rc { 2 } else { 1 };
-        let input = match &cli.fasta_input {
-            Some(arg) => {
-                let input = text::open(arg)?;
-                let source = input.source().to_string();
-                Input::from_fasta_records(input, &source, &geo)?
-            }
+        let genome = match &cli.fasta_input {
+            Some(_) => None,
             None => {
                 let fasta_path = cli
                     .fasta
@@ -127,7 +126,7 @@ fn main() {
                     .ok_or_else(|| Error::Input("BED regions need --fasta (the indexed genome)".into()))?;
                 let fasta = Fasta::open(fasta_path)?;
                 let (regions, source) = bed::read_records(cli.regions.as_deref().unwrap_or("-"))?;
-                Input::from_bed(&regions, &source, fasta, &fasta_path.display().to_string(), geo.bin_bp)?
+                Some(Input::from_bed(&regions, &source, fasta, &fasta_path.display().to_string(), geo.bin_bp)?)
             }
         };
         let dest = destination(&cli, columns.len())?;
@@ -139,39 +138,49 @@ fn main() {
         };
         let values = ColumnValues { columns: &columns, sheet: &sheet, raw: cli.raw };
         let opts = Options { batch_size: cli.batch.batch_size, progress: !cli.common.quiet && shorkie::cli::stderr_is_tty() };
-        let run = |emit: &mut dyn FnMut(&shorkie::predict::Segment, Vec<f32>) -> shorkie::Result<()>| {
-            predict(&input, &geo, &ensemble, &loaded.layout, &loaded.device, &values, &opts, emit)
+        // FASTA-input records are opened here, so a missing file fails before any output.
+        let mut records = cli.fasta_input.as_deref().map(text::open).transpose()?;
+        let mut run = |emit: &mut dyn FnMut(&SeqInfo, &Segment, Vec<f32>) -> shorkie::Result<()>| {
+            let source = match (&genome, records.take()) {
+                (Some(input), _) => Source::Regions(input),
+                (None, Some(text)) => Source::Records(text),
+                (None, None) => return Err(Error::Other("no input to predict".into())),
+            };
+            predict(source, &geo, &ensemble, &loaded.layout, &loaded.device, &values, &opts, emit)
         };
+        let bin_bp = geo.bin_bp;
         let (summary, wrote) = match dest {
-            Dest::BigWigDir(dir) => {
-                let mut collected: Collected = Vec::new();
-                let s = run(&mut |seg, v| {
-                    collected.push((seg.clone(), v));
-                    Ok(())
-                })?;
-                let files = write_bigwig_dir(&dir, &input, &collected, &columns)?;
+            Dest::BigWigDir(dir, made) => {
+                let mut spool = Spool::new(columns.len())?;
+                let written = run(&mut |_, seg, v| spool.push(seg, &v)).and_then(|(s, seqs)| {
+                    let files = write_bigwig_dir(&dir, &Predicted { seqs: &seqs, bin_bp, spool: &spool.finish()? }, &columns)?;
+                    Ok((s, files))
+                });
+                // Streamed input can fail after the directory was made; a failed run leaves
+                // no empty directory of its own behind.
+                if written.is_err() && made {
+                    let _ = std::fs::remove_dir(&dir);
+                }
+                let (s, files) = written?;
                 (s, format!("{} BigWig(s) in {}", files.len(), dir.display()))
             }
             Dest::BigWigStdout => {
-                let mut collected: Collected = Vec::new();
-                let s = run(&mut |seg, v| {
-                    collected.push((seg.clone(), v));
-                    Ok(())
-                })?;
-                write_bigwig_stream(&mut std::io::stdout().lock(), &input, &collected)?;
+                let mut spool = Spool::new(columns.len())?;
+                let (s, seqs) = run(&mut |_, seg, v| spool.push(seg, &v))?;
+                write_bigwig_stream(&mut std::io::stdout().lock(), &Predicted { seqs: &seqs, bin_bp, spool: &spool.finish()? })?;
                 (s, "a BigWig on stdout".to_string())
             }
             Dest::BedGraphStdout => {
                 let out = std::io::BufWriter::new(std::io::stdout().lock());
                 let mut bg = BedGraph::new(out, &columns, "<stdout>")?;
-                let s = run(&mut |seg, v| bg.segment(&input, seg, &v))?;
+                let (s, _) = run(&mut |seq, seg, v| bg.segment(seq, bin_bp, seg, &v))?;
                 bg.finish()?;
                 (s, "bedGraph on stdout".to_string())
             }
             Dest::BedGraphFile(mut staged) => {
                 let what = staged.shown();
                 let mut bg = BedGraph::new(std::io::BufWriter::new(&mut staged), &columns, &what)?;
-                let s = run(&mut |seg, v| bg.segment(&input, seg, &v))?;
+                let (s, _) = run(&mut |seq, seg, v| bg.segment(seq, bin_bp, seg, &v))?;
                 bg.finish()?;
                 staged.commit()?;
                 (s, format!("bedGraph {what}"))
@@ -181,8 +190,8 @@ fn main() {
             let _ = writeln!(
                 std::io::stderr(),
                 "shorkie-predict: {} region(s) as {} interval(s), {} bins from {} windows ({} model(s) x {} pass(es)); {} column(s) -> {}",
-                input.regions,
-                input.segments.len(),
+                summary.regions,
+                summary.segments,
                 summary.bins,
                 summary.windows,
                 loaded.models.len(),

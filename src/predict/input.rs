@@ -1,5 +1,5 @@
-//! What shorkie-predict predicts: BED regions on an indexed genome, or the records of a
-//! FASTA file, as sorted, merged runs of output bins ([`Segment`]s).
+//! What shorkie-predict predicts: BED regions on an indexed genome, as sorted, merged runs
+//! of output bins ([`Segment`]s), or the records of a FASTA stream, each one segment.
 //!
 //! BED regions need not be sorted. Each is widened to whole bins of the genome-wide grid
 //! (bin `i` is `[i·bin_bp, (i+1)·bin_bp)`; the last bin of a contig stops at its end);
@@ -7,14 +7,14 @@
 //! written once. A region on a contig the FASTA lacks, an empty one (start = end) and one
 //! ending past its contig are errors naming the file and line.
 //!
-//! FASTA-input records may hold A, C, G, T and N (any case); anything else is an error
-//! naming the file, line, record and letter. Each record is its own "contig" with its own
+//! FASTA-input records ([`Records`], read one at a time) may hold A, C, G, T and N (any
+//! case); anything else is an error naming the file, line, record and letter. Each record is its own "contig" with its own
 //! bin grid from position 0; its tiles are placed so the record sits in their middle (by
 //! whole bins), so a record shorter than one window's central bins is N-padded on both
 //! sides to the window's centre, and a longer one is tiled like a BED region.
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 
 use crate::error::{Error, Result};
 use crate::formats::bed::BedRecord;
@@ -32,6 +32,15 @@ pub struct SeqInfo {
     pub origin_bin: i64,
 }
 
+impl SeqInfo {
+    /// Bin `bin` as `[start, end)`, clipped to the sequence's end.
+    pub fn bin_span(&self, bin_bp: usize, bin: i64) -> (u64, u64) {
+        let b = bin_bp as u64;
+        let start = bin as u64 * b;
+        (start, (start + b).min(self.len))
+    }
+}
+
 /// Output bins `[first_bin, end_bin)` of sequence `seq`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
@@ -46,46 +55,23 @@ impl Segment {
     }
 }
 
-enum Bases {
-    Genome(Fasta),
-    Records(Vec<Vec<u8>>),
-}
-
+/// Merged BED regions on an indexed genome.
 pub struct Input {
-    /// Every sequence, sorted by name (byte order, as BigWig's chromosome tree).
+    /// Every contig of the genome, sorted by name (byte order, as BigWig's chromosome tree).
     pub seqs: Vec<SeqInfo>,
     /// Sorted by sequence then position; never overlapping.
     pub segments: Vec<Segment>,
-    /// Regions or records read (before merging).
+    /// Regions read (before merging).
     pub regions: usize,
     pub bin_bp: usize,
-    bases: Bases,
+    fasta: Fasta,
 }
 
 impl Input {
     /// `len` bases of sequence `seq` from `start` (may be negative), upper-cased, with N
     /// outside the sequence.
     pub fn window(&self, seq: usize, start: i64, len: usize) -> Result<Vec<u8>> {
-        match &self.bases {
-            Bases::Genome(fasta) => fasta.fetch_padded(&self.seqs[seq].name, start, start + len as i64),
-            Bases::Records(records) => {
-                let s = &records[seq];
-                let mut out = vec![b'N'; len];
-                let lo = start.max(0);
-                let hi = (start + len as i64).min(s.len() as i64);
-                if lo < hi {
-                    out[(lo - start) as usize..(hi - start) as usize].copy_from_slice(&s[lo as usize..hi as usize]);
-                }
-                Ok(out)
-            }
-        }
-    }
-
-    /// Bin `bin` of sequence `seq` as `[start, end)`, clipped to the sequence's end.
-    pub fn bin_span(&self, seq: usize, bin: i64) -> (u64, u64) {
-        let b = self.bin_bp as u64;
-        let start = bin as u64 * b;
-        (start, (start + b).min(self.seqs[seq].len))
+        self.fasta.fetch_padded(&self.seqs[seq].name, start, start + len as i64)
     }
 
     /// BED regions (read by [`crate::formats::bed`]; `source` names them in errors) on
@@ -121,51 +107,94 @@ impl Input {
                 _ => segments.push(Segment { seq, first_bin, end_bin }),
             }
         }
-        Ok(Input { seqs, segments, regions: regions.len(), bin_bp, bases: Bases::Genome(fasta) })
-    }
-
-    /// The records of a FASTA text stream (`source` names it in errors).
-    pub fn from_fasta_records(reader: impl Read, source: &str, geo: &Geometry) -> Result<Input> {
-        let records = read_records(reader, source)?;
-        let mut order: Vec<usize> = (0..records.len()).collect();
-        order.sort_by(|&a, &b| records[a].0.cmp(&records[b].0));
-        let b = geo.bin_bp as u64;
-        let step = geo.step();
-        let mut seqs = Vec::with_capacity(records.len());
-        let mut segments = Vec::with_capacity(records.len());
-        let mut bases = Vec::with_capacity(records.len());
-        let mut all = records;
-        for (i, &r) in order.iter().enumerate() {
-            let (name, seq) = std::mem::take(&mut all[r]);
-            let nb = (seq.len() as u64).div_ceil(b) as i64;
-            let tiles = (nb + step - 1) / step;
-            let pad = (tiles * step - nb) / 2;
-            seqs.push(SeqInfo { name, len: seq.len() as u64, origin_bin: -pad });
-            segments.push(Segment { seq: i, first_bin: 0, end_bin: nb });
-            bases.push(seq);
-        }
-        Ok(Input { regions: seqs.len(), seqs, segments, bin_bp: geo.bin_bp, bases: Bases::Records(bases) })
+        Ok(Input { seqs, segments, regions: regions.len(), bin_bp, fasta })
     }
 }
 
-/// FASTA records (name = first word of the header), upper-cased; errors name the line.
-fn read_records(reader: impl Read, source: &str) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for record in FastaRecords::new(BufReader::new(reader), source) {
-        let record = record?;
-        if let Some(first) = seen.insert(record.name.clone(), record.line) {
-            return Err(Error::Input(format!(
-                "{source}:{}: duplicate sequence name {} (first on line {first})",
-                record.line, record.name
-            )));
+/// One FASTA-input record: its own sequence, tiled so it sits in the middle of its tiles.
+pub struct Record {
+    pub info: SeqInfo,
+    /// Upper case.
+    pub bases: Vec<u8>,
+}
+
+impl Record {
+    /// `len` bases from `start` (may be negative), N outside the record.
+    pub fn window(&self, start: i64, len: usize) -> Vec<u8> {
+        let mut out = vec![b'N'; len];
+        let lo = start.max(0);
+        let hi = (start + len as i64).min(self.bases.len() as i64);
+        if lo < hi {
+            out[(lo - start) as usize..(hi - start) as usize].copy_from_slice(&self.bases[lo as usize..hi as usize]);
         }
-        out.push((record.name, record.seq));
+        out
     }
-    if out.is_empty() {
-        return Err(Error::Input(format!("{source}: no sequences in the FASTA")));
+
+    /// Output bins of the record.
+    pub fn bins(&self, bin_bp: usize) -> i64 {
+        (self.info.len).div_ceil(bin_bp as u64) as i64
     }
-    Ok(out)
+
+    /// Tiles the record needs.
+    pub fn tiles(&self, geo: &Geometry) -> i64 {
+        (self.bins(geo.bin_bp) + geo.step() - 1) / geo.step()
+    }
+}
+
+/// The records of a FASTA text stream, read one at a time (name = first word of the
+/// header; letters checked and upper-cased by the reader); a repeated name, and a stream
+/// with no record, are errors naming the file (and line).
+pub struct Records<R: BufRead> {
+    records: FastaRecords<R>,
+    source: String,
+    seen: HashMap<String, usize>,
+    geo: Geometry,
+    done: bool,
+}
+
+impl<R: Read> Records<BufReader<R>> {
+    pub fn new(reader: R, source: &str, geo: &Geometry) -> Self {
+        Records {
+            records: FastaRecords::new(BufReader::new(reader), source),
+            source: source.to_string(),
+            seen: HashMap::new(),
+            geo: *geo,
+            done: false,
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Records<R> {
+    type Item = Result<Record>;
+
+    fn next(&mut self) -> Option<Result<Record>> {
+        if self.done {
+            return None;
+        }
+        let record = match self.records.next() {
+            None => {
+                self.done = true;
+                return self.seen.is_empty().then(|| Err(Error::Input(format!("{}: no sequences in the FASTA", self.source))));
+            }
+            Some(Err(e)) => Err(e),
+            Some(Ok(r)) => match self.seen.insert(r.name.clone(), r.line) {
+                Some(first) => Err(Error::Input(format!(
+                    "{}:{}: duplicate sequence name {} (first on line {first})",
+                    self.source, r.line, r.name
+                ))),
+                None => {
+                    let b = self.geo.bin_bp as u64;
+                    let step = self.geo.step();
+                    let nb = (r.seq.len() as u64).div_ceil(b) as i64;
+                    let tiles = (nb + step - 1) / step;
+                    let pad = (tiles * step - nb) / 2;
+                    Ok(Record { info: SeqInfo { name: r.name, len: r.seq.len() as u64, origin_bin: -pad }, bases: r.seq })
+                }
+            },
+        };
+        self.done = record.is_err();
+        Some(record)
+    }
 }
 
 #[cfg(test)]
@@ -176,8 +205,12 @@ mod tests {
         Geometry { seq_len: 2048, bin_bp: 16, crop_bp: 256, bins: 96, edge_bins: 12 }
     }
 
+    fn records(text: &[u8]) -> Result<Vec<Record>> {
+        Records::new(text, "x.fa", &geo()).collect()
+    }
+
     fn error(text: &[u8]) -> String {
-        match Input::from_fasta_records(text, "x.fa", &geo()) {
+        match records(text) {
             Ok(_) => panic!("accepted {}", text.escape_ascii()),
             Err(e) => e.to_string(),
         }
@@ -186,12 +219,13 @@ mod tests {
     #[test]
     fn records_are_checked_and_centred() {
         let text = b">b desc\nACGTn\nacg\n>a\nNNNN\n" as &[u8];
-        let input = Input::from_fasta_records(text, "x.fa", &geo()).unwrap();
-        assert_eq!(input.seqs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), vec!["a", "b"]);
-        assert_eq!(input.seqs[1].len, 8);
+        let recs = records(text).unwrap();
+        assert_eq!(recs.iter().map(|r| r.info.name.as_str()).collect::<Vec<_>>(), vec!["b", "a"]);
+        assert_eq!(recs[0].info.len, 8);
         // One bin in one tile of 72 bins: 35 bins of padding before it.
-        assert_eq!(input.seqs[1].origin_bin, -35);
-        assert_eq!(input.window(1, -2, 12).unwrap(), b"NNACGTNACGNN".to_vec());
+        assert_eq!(recs[0].info.origin_bin, -35);
+        assert_eq!((recs[0].bins(16), recs[0].tiles(&geo())), (1, 1));
+        assert_eq!(recs[0].window(-2, 12), b"NNACGTNACGNN".to_vec());
         assert_eq!(
             error(b">s\nACGT\nACRT\n"),
             "x.fa:3: sequence s: invalid letter 'R' at position 7 (only A, C, G, T and N are accepted)"
@@ -199,6 +233,7 @@ mod tests {
         assert_eq!(error(b">s\n>t\nA\n"), "x.fa:1: sequence s is empty");
         let e = error(b">s\nA\n>s\nC\n");
         assert!(e.starts_with("x.fa:3: duplicate sequence name s"), "{e}");
+        assert_eq!(error(b""), "x.fa: no sequences in the FASTA");
     }
 
     #[test]
@@ -206,8 +241,8 @@ mod tests {
         // 100 bins need 2 tiles of 72 bins: 44 spare bins, 22 before.
         let seq = vec![b'A'; 1600];
         let text = format!(">r\n{}\n", String::from_utf8(seq).unwrap());
-        let input = Input::from_fasta_records(text.as_bytes(), "x.fa", &geo()).unwrap();
-        assert_eq!(input.seqs[0].origin_bin, -22);
-        assert_eq!(input.segments[0], Segment { seq: 0, first_bin: 0, end_bin: 100 });
+        let recs = records(text.as_bytes()).unwrap();
+        assert_eq!(recs[0].info.origin_bin, -22);
+        assert_eq!((recs[0].bins(16), recs[0].tiles(&geo())), (100, 2));
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod input;
 pub mod output;
+pub mod spool;
 
 use std::ops::Range;
 
@@ -22,9 +23,10 @@ use crate::error::{Error, Result};
 use crate::score::encode::InputLayout;
 use crate::score::tracks::Column;
 use crate::formats::targets::Targets;
+use crate::formats::text::Text;
 use crate::SeqNN;
 
-pub use input::{Input, Segment};
+pub use input::{Input, SeqInfo, Segment};
 
 /// Where a model window's output bins lie and which of them a tile keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,81 +149,187 @@ pub struct Options {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
+    /// BED regions or FASTA records read.
+    pub regions: usize,
+    /// Merged intervals predicted.
+    pub segments: usize,
     pub windows: usize,
     pub bins: u64,
 }
 
-/// Predicts every segment of `input` and hands each one, complete and in order, to
-/// `emit` with its values (`bins × columns`, bin-major).
+/// What shorkie-predict predicts.
+pub enum Source<'a> {
+    /// Merged BED regions on an indexed genome.
+    Regions(&'a Input),
+    /// FASTA records, read and predicted one at a time, in input order.
+    Records(Text),
+}
+
+/// A tile as the writer needs it.
+struct Placement {
+    origin_bin: i64,
+    k: i64,
+    /// The segments it feeds.
+    segments: Range<usize>,
+    /// A streamed record's sequence and segment, on its first tile.
+    announce: Option<(SeqInfo, Segment)>,
+    /// Segments before this index are complete once this tile is placed.
+    completes: usize,
+}
+
+/// Predicts every segment of `source` and hands each one, complete and in order, to
+/// `emit` with its sequence and values (`bins × columns`, bin-major); returns the counts
+/// and every sequence (the BigWig chromosomes; a segment's `seq` indexes them). Windows
+/// are fetched and encoded on a reader thread and run on a model worker thread
+/// ([`crate::stream`]), so memory holds the windows in flight and the segments being
+/// filled, not the input.
+#[allow(clippy::too_many_arguments)]
 pub fn predict(
-    input: &Input,
+    source: Source,
     geo: &Geometry,
     ensemble: &Ensemble,
     layout: &InputLayout,
     device: &Device,
     values: &ColumnValues,
     opts: &Options,
-    mut emit: impl FnMut(&Segment, Vec<f32>) -> Result<()>,
-) -> Result<Summary> {
-    let (tiles, last_tile) = plan_tiles(input, geo);
+    mut emit: impl FnMut(&SeqInfo, &Segment, Vec<f32>) -> Result<()>,
+) -> Result<(Summary, Vec<SeqInfo>)> {
     let ncols = values.columns.len();
-    let bar = if opts.progress {
-        let b = indicatif::ProgressBar::new(tiles.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} windows ({per_sec}, eta {eta})")
-                .expect("valid template"),
-        );
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
+    let step = geo.step() as usize;
+    let encode = |bases: &[u8]| {
+        let mut x = Vec::with_capacity(geo.seq_len * layout.channels);
+        layout.encode_into(bases, None, &mut x);
+        x
     };
-    let mut buffers: Vec<Option<Vec<f32>>> = vec![None; input.segments.len()];
-    let mut next_emit = 0usize;
-    let mut done = 0usize;
-    let mut summary = Summary { windows: tiles.len(), bins: 0 };
-    let mut x: Vec<f32> = Vec::new();
-    let mut trimmed = std::time::Instant::now();
-    for chunk in tiles.chunks(opts.batch_size.max(1)) {
-        crate::cli::release_freed_memory(&mut trimmed, std::time::Duration::from_secs(2));
-        x.clear();
-        for t in chunk {
-            let start = geo.window_start(input.seqs[t.seq].origin_bin, t.k);
-            let bases = input.window(t.seq, start, geo.seq_len)?;
-            layout.encode_into(&bases, None, &mut x);
+    let (mut seqs, mut segments, regions, total_tiles) = match &source {
+        Source::Regions(input) => (input.seqs.clone(), input.segments.clone(), input.regions, Some(plan_tiles(input, geo).0.len())),
+        Source::Records(_) => (Vec::new(), Vec::new(), 0, None),
+    };
+    let bar = match (opts.progress, total_tiles) {
+        (false, _) => indicatif::ProgressBar::hidden(),
+        (true, Some(n)) => {
+            let b = indicatif::ProgressBar::new(n as u64);
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} windows ({per_sec}, eta {eta})")
+                    .expect("valid template"),
+            );
+            b
         }
-        let xt = Tensor::from_slice(&x, (chunk.len(), geo.seq_len, layout.channels), device)?;
+        (true, None) => {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.set_style(indicatif::ProgressStyle::with_template("{spinner} {elapsed} {pos} windows ({per_sec})").expect("valid template"));
+            b
+        }
+    };
+    // The reader: every tile's window, fetched and encoded, with where its bins go.
+    let windows = || -> Result<Box<dyn Iterator<Item = Result<(Placement, Vec<f32>)>> + '_>> {
+        match source {
+            Source::Regions(input) => {
+                let (tiles, last_tile) = plan_tiles(input, geo);
+                let mut complete = 0;
+                Ok(Box::new(tiles.into_iter().enumerate().map(move |(ti, t)| {
+                    while complete < last_tile.len() && last_tile[complete] <= ti {
+                        complete += 1;
+                    }
+                    let origin_bin = input.seqs[t.seq].origin_bin;
+                    let bases = input.window(t.seq, geo.window_start(origin_bin, t.k), geo.seq_len)?;
+                    let place = Placement { origin_bin, k: t.k, segments: t.segments, announce: None, completes: complete };
+                    Ok((place, encode(&bases)))
+                })))
+            }
+            Source::Records(text) => {
+                let name = text.source().to_string();
+                let records = input::Records::new(text, &name, geo);
+                Ok(Box::new(records.enumerate().flat_map(move |(i, record)| -> Box<dyn Iterator<Item = Result<(Placement, Vec<f32>)>>> {
+                    let record = match record {
+                        Ok(r) => std::rc::Rc::new(r),
+                        Err(e) => return Box::new(std::iter::once(Err(e))),
+                    };
+                    let tiles = record.tiles(geo);
+                    let segment = Segment { seq: i, first_bin: 0, end_bin: record.bins(geo.bin_bp) };
+                    Box::new((0..tiles).map(move |k| {
+                        let origin_bin = record.info.origin_bin;
+                        let place = Placement {
+                            origin_bin,
+                            k,
+                            segments: i..i + 1,
+                            announce: (k == 0).then(|| (record.info.clone(), segment.clone())),
+                            completes: if k + 1 == tiles { i + 1 } else { i },
+                        };
+                        Ok((place, encode(&record.window(geo.window_start(origin_bin, k), geo.seq_len))))
+                    }))
+                })))
+            }
+        }
+    };
+    // The model worker: a batch of windows into each tile's central bins, as columns.
+    let run_model = |batch: Vec<(Placement, Vec<f32>)>| -> Result<Vec<(Placement, Vec<f32>)>> {
+        let n = batch.len();
+        let mut x = Vec::with_capacity(n * geo.seq_len * layout.channels);
+        for (_, window) in &batch {
+            x.extend_from_slice(window);
+        }
+        let xt = Tensor::from_vec(x, (n, geo.seq_len, layout.channels), device)?;
         let y = ensemble.predict(&xt)?;
         let (_, bins, tracks) = y.dims3()?;
         if bins != geo.bins {
             return Err(Error::Other(format!("the model returned {bins} bins per window, expected {}", geo.bins)));
         }
         let y: Vec<f32> = y.flatten_all()?.to_vec1()?;
-        for (ti, t) in chunk.iter().enumerate() {
-            let base = ti * bins * tracks;
-            let first = geo.tile_first_bin(input.seqs[t.seq].origin_bin, t.k);
-            for si in t.segments.clone() {
-                let seg = &input.segments[si];
-                let buf = buffers[si].get_or_insert_with(|| vec![0f32; seg.bins() * ncols]);
-                for g in seg.first_bin.max(first)..seg.end_bin.min(first + geo.step()) {
-                    let j = (g - first) as usize + geo.edge_bins;
-                    let row = &y[base + j * tracks..base + (j + 1) * tracks];
-                    let at = (g - seg.first_bin) as usize * ncols;
-                    values.fill(row, &mut buf[at..at + ncols]);
+        Ok(batch
+            .into_iter()
+            .enumerate()
+            .map(|(i, (place, _))| {
+                let mut central = vec![0f32; step * ncols];
+                for (j, out) in central.chunks_mut(ncols).enumerate() {
+                    let at = (i * bins + geo.edge_bins + j) * tracks;
+                    values.fill(&y[at..at + tracks], out);
                 }
+                (place, central)
+            })
+            .collect())
+    };
+    // The writer: each tile's bins into the segments it feeds; every complete segment on.
+    let mut buffers: std::collections::HashMap<usize, Vec<f32>> = std::collections::HashMap::new();
+    let mut next_emit = 0usize;
+    let mut summary = Summary { regions, ..Default::default() };
+    let mut place = |(place, central): (Placement, Vec<f32>)| -> Result<()> {
+        if let Some((seq, segment)) = place.announce {
+            seqs.push(seq);
+            segments.push(segment);
+        }
+        let first = geo.tile_first_bin(place.origin_bin, place.k);
+        for si in place.segments {
+            let seg = &segments[si];
+            let buf = buffers.entry(si).or_insert_with(|| vec![0f32; seg.bins() * ncols]);
+            let lo = seg.first_bin.max(first);
+            let hi = seg.end_bin.min(first + step as i64);
+            if lo < hi {
+                let from = (lo - first) as usize * ncols;
+                let to = (lo - seg.first_bin) as usize * ncols;
+                let len = (hi - lo) as usize * ncols;
+                buf[to..to + len].copy_from_slice(&central[from..from + len]);
             }
         }
-        done += chunk.len();
-        bar.inc(chunk.len() as u64);
-        while next_emit < input.segments.len() && last_tile[next_emit] < done {
-            let seg = &input.segments[next_emit];
-            let buf = buffers[next_emit].take().expect("every segment has a tile");
+        summary.windows += 1;
+        bar.inc(1);
+        while next_emit < place.completes {
+            let seg = &segments[next_emit];
+            let buf = buffers.remove(&next_emit).expect("every segment has a tile");
             summary.bins += seg.bins() as u64;
-            emit(seg, buf)?;
+            summary.segments += 1;
+            emit(&seqs[seg.seq], seg, buf)?;
             next_emit += 1;
         }
-    }
+        Ok(())
+    };
+    let result = crate::stream::run(windows, |_| 1, run_model, crate::stream::Shape::for_batch(opts.batch_size), &mut place);
     bar.finish_and_clear();
-    Ok(summary)
+    result?;
+    if total_tiles.is_none() {
+        summary.regions = seqs.len();
+    }
+    Ok((summary, seqs))
 }
 
 #[cfg(test)]

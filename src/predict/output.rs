@@ -1,6 +1,6 @@
 //! shorkie-predict's outputs: BigWigs (one per output column, written with bigtools) and
 //! bedGraph text. Values are written per output bin; BigWig chromosomes are every sequence
-//! of the input ([`Input::seqs`]: the FASTA index, or the FASTA-input records).
+//! of the input (the FASTA index, or the FASTA-input records).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -14,10 +14,8 @@ use crate::error::{Error, Result};
 use crate::staged::Staged;
 use crate::score::tracks::Column;
 
-use super::{Input, Segment};
-
-/// Segments with their values (`bins × columns`), in output order.
-pub type Collected = Vec<(Segment, Vec<f32>)>;
+use super::spool::Spooled;
+use super::{Segment, SeqInfo};
 
 /// A file name stem from a track identifier or group name: letters, digits, `.`, `_` and
 /// `-` are kept, anything else becomes `_`; a name that is empty, starts with `.`, or
@@ -47,9 +45,8 @@ pub fn file_stems(columns: &[Column]) -> Vec<String> {
 }
 
 /// The BigWig chromosome sizes.
-fn chrom_sizes(input: &Input) -> Result<HashMap<String, u32>> {
-    input
-        .seqs
+fn chrom_sizes(seqs: &[SeqInfo]) -> Result<HashMap<String, u32>> {
+    seqs
         .iter()
         .map(|s| {
             u32::try_from(s.len)
@@ -59,14 +56,21 @@ fn chrom_sizes(input: &Input) -> Result<HashMap<String, u32>> {
         .collect()
 }
 
-/// Column `col` of the collected segments, one value per bin, in sequence order.
+/// Column `col` of the spooled segments, one value per bin, in the order of the BigWig's
+/// chromosome tree (by name, then position). A spool read that fails ends the values
+/// early and is kept in `failed` for the caller.
 struct Values<'a> {
-    input: &'a Input,
-    collected: &'a [(Segment, Vec<f32>)],
+    seqs: &'a [SeqInfo],
+    bin_bp: usize,
+    spool: &'a Spooled,
     col: usize,
-    ncols: usize,
+    /// Spooled segments in output order.
+    order: Vec<usize>,
+    /// Position in `order`.
     segment: usize,
+    values: Vec<f32>,
     bin: usize,
+    failed: &'a std::cell::RefCell<Option<Error>>,
 }
 
 impl Iterator for Values<'_> {
@@ -74,31 +78,60 @@ impl Iterator for Values<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let (seg, vals) = self.collected.get(self.segment)?;
+            let i = *self.order.get(self.segment)?;
+            let seg = self.spool.segment(i)?;
+            if self.bin == 0 && self.values.is_empty() {
+                match self.spool.column(i, self.col) {
+                    Ok(v) => self.values = v,
+                    Err(e) => {
+                        *self.failed.borrow_mut() = Some(e);
+                        return None;
+                    }
+                }
+            }
             if self.bin < seg.bins() {
-                let (start, end) = self.input.bin_span(seg.seq, seg.first_bin + self.bin as i64);
-                let value = vals[self.bin * self.ncols + self.col];
+                let info = &self.seqs[seg.seq];
+                let (start, end) = info.bin_span(self.bin_bp, seg.first_bin + self.bin as i64);
+                let value = self.values[self.bin];
                 self.bin += 1;
-                let name = self.input.seqs[seg.seq].name.clone();
+                let name = info.name.clone();
                 return Some((name, Value { start: start as u32, end: end as u32, value }));
             }
             self.segment += 1;
             self.bin = 0;
+            self.values.clear();
         }
     }
 }
 
-/// Writes column `col` of `collected` as a BigWig into `file`; `what` names it in errors.
-pub fn write_bigwig(file: &File, input: &Input, collected: &[(Segment, Vec<f32>)], col: usize, ncols: usize, what: &str) -> Result<()> {
-    let sizes = chrom_sizes(input)?;
-    let values = Values { input, collected, col, ncols, segment: 0, bin: 0 };
-    crate::bigwig_out::write(file, what, sizes, values)
+/// The spooled sequences, what their bins are, and the values.
+pub struct Predicted<'a> {
+    pub seqs: &'a [SeqInfo],
+    pub bin_bp: usize,
+    pub spool: &'a Spooled,
+}
+
+/// Writes column `col` of the predictions as a BigWig into `file`; `what` names it in errors.
+pub fn write_bigwig(file: &File, p: &Predicted, col: usize, what: &str) -> Result<()> {
+    let sizes = chrom_sizes(p.seqs)?;
+    let failed = std::cell::RefCell::new(None);
+    let mut order: Vec<usize> = (0..p.spool.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (sa, sb) = (p.spool.segment(a).expect("spooled"), p.spool.segment(b).expect("spooled"));
+        (p.seqs[sa.seq].name.as_bytes(), sa.first_bin).cmp(&(p.seqs[sb.seq].name.as_bytes(), sb.first_bin))
+    });
+    let values = Values { seqs: p.seqs, bin_bp: p.bin_bp, spool: p.spool, col, order, segment: 0, values: Vec::new(), bin: 0, failed: &failed };
+    let written = crate::bigwig_out::write(file, what, sizes, values);
+    if let Some(e) = failed.into_inner() {
+        return Err(e);
+    }
+    written
 }
 
 /// One BigWig per column, `DIR/<stem>.bw`: all are staged in `dir` first and renamed into
 /// place only when every one is complete, so a failure leaves none behind. Returns the
 /// paths written.
-pub fn write_bigwig_dir(dir: &Path, input: &Input, collected: &Collected, columns: &[Column]) -> Result<Vec<PathBuf>> {
+pub fn write_bigwig_dir(dir: &Path, p: &Predicted, columns: &[Column]) -> Result<Vec<PathBuf>> {
     let mut staged: Vec<Staged> = Vec::new();
     for (c, stem) in file_stems(columns).into_iter().enumerate() {
         let dest = dir.join(format!("{stem}.bw"));
@@ -106,7 +139,7 @@ pub fn write_bigwig_dir(dir: &Path, input: &Input, collected: &Collected, column
         if !out.is_staged() {
             return Err(Error::Input(format!("{}: a BigWig is written with seeks; it must be a regular file", dest.display())));
         }
-        write_bigwig(out.file(), input, collected, c, columns.len(), &dest.display().to_string())?;
+        write_bigwig(out.file(), p, c, &dest.display().to_string())?;
         staged.push(out);
     }
     let mut written: Vec<PathBuf> = Vec::new();
@@ -123,11 +156,11 @@ pub fn write_bigwig_dir(dir: &Path, input: &Input, collected: &Collected, column
     Ok(written)
 }
 
-/// One column as a finished BigWig on `out` (staged in a temporary file, as a BigWig is
-/// written with seeks).
-pub fn write_bigwig_stream(out: &mut dyn Write, input: &Input, collected: &Collected) -> Result<()> {
+/// The predictions' one column as a finished BigWig on `out` (staged in a temporary file,
+/// as a BigWig is written with seeks).
+pub fn write_bigwig_stream(out: &mut dyn Write, p: &Predicted) -> Result<()> {
     let tmp = NamedTempFile::new().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    write_bigwig(tmp.as_file(), input, collected, 0, 1, &tmp.path().display().to_string())?;
+    write_bigwig(tmp.as_file(), p, 0, &tmp.path().display().to_string())?;
     let mut file = File::open(tmp.path()).map_err(|e| Error::io(tmp.path(), e))?;
     std::io::copy(&mut file, out).map_err(|e| Error::io("<stdout>", e))?;
     out.flush().map_err(|e| Error::io("<stdout>", e))?;
@@ -153,11 +186,11 @@ impl<W: Write> BedGraph<W> {
         Ok(BedGraph { out, ncols: columns.len(), line: String::new(), what: what.to_string() })
     }
 
-    pub fn segment(&mut self, input: &Input, seg: &Segment, values: &[f32]) -> Result<()> {
+    pub fn segment(&mut self, seq: &SeqInfo, bin_bp: usize, seg: &Segment, values: &[f32]) -> Result<()> {
         use std::fmt::Write as _;
-        let name = &input.seqs[seg.seq].name;
+        let name = &seq.name;
         for (i, row) in values.chunks(self.ncols).enumerate() {
-            let (start, end) = input.bin_span(seg.seq, seg.first_bin + i as i64);
+            let (start, end) = seq.bin_span(bin_bp, seg.first_bin + i as i64);
             self.line.clear();
             let _ = write!(self.line, "{name}\t{start}\t{end}");
             for v in row {

@@ -26,6 +26,7 @@ use super::side::{RecordMeta, SideOutputs};
 use super::vcf_out::{KEY, SKIP_KEY};
 use crate::error::{Error, Result};
 use crate::staged::Target;
+use crate::stream::Reorder;
 
 pub use super::resume::partial_path;
 pub use super::sink::OutFormat;
@@ -320,7 +321,7 @@ fn run_into(
     };
 
     let mut pending: VecDeque<(u64, bcf::Record, String)> = VecDeque::new();
-    let mut done: HashMap<u64, Outcome> = HashMap::new();
+    let mut done: Reorder<Outcome> = Reorder::new(0);
     let mut pieces: HashMap<u64, Vec<Outcome>> = HashMap::new();
     let mut job_tx = Some(job_tx);
     let mut next_idx = 0u64;
@@ -329,15 +330,18 @@ fn run_into(
     let mut last_pos = String::from("start of input");
 
     let write_ready = |pending: &mut VecDeque<(u64, bcf::Record, String)>,
-                       done: &mut HashMap<u64, Outcome>,
+                       done: &mut Reorder<Outcome>,
                        sink: &mut Sink,
                        summary: &mut Summary,
                        sorted: &mut Option<SortCheck>,
                        side: &mut SideOutputs|
      -> Result<()> {
-        while let Some((idx, _, _)) = pending.front() {
-            let Some(outcome) = done.remove(idx) else { break };
-            let (idx, mut rec, chrom) = pending.pop_front().expect("front exists");
+        while let Some((idx, outcome)) = done.pop() {
+            let (read_idx, mut rec, chrom) =
+                pending.pop_front().ok_or_else(|| Error::Other(format!("record {idx} was scored but never read")))?;
+            if read_idx != idx {
+                return Err(Error::Other(format!("record {idx} was scored where {read_idx} was due")));
+            }
             summary.records += 1;
             summary.alleles_scored += outcome.entries.len() as u64;
             for (_, r) in &outcome.skips {
@@ -490,12 +494,12 @@ fn run_into(
 
 /// Files outcomes; a record scored in several pieces (gene mode) is complete when all
 /// its pieces are in, and its entries are joined in piece order.
-fn handle(msg: Option<Msg>, done: &mut HashMap<u64, Outcome>, pieces: &mut HashMap<u64, Vec<Outcome>>) -> Result<()> {
+fn handle(msg: Option<Msg>, done: &mut Reorder<Outcome>, pieces: &mut HashMap<u64, Vec<Outcome>>) -> Result<()> {
     match msg {
         Some(Msg::Outcomes(list)) => {
             for o in list {
                 if o.parts <= 1 {
-                    done.insert(o.idx, o);
+                    done.insert(o.idx, o)?;
                     continue;
                 }
                 let idx = o.idx;
@@ -516,7 +520,7 @@ fn handle(msg: Option<Msg>, done: &mut HashMap<u64, Outcome>, pieces: &mut HashM
                         }
                         merged.drop |= p.drop;
                     }
-                    done.insert(idx, merged);
+                    done.insert(idx, merged)?;
                 }
             }
             Ok(())
