@@ -11,15 +11,16 @@
 //! profile, same memory behaviour); `SCORES_RSS=writer` runs part 2 only, `SCORES_RSS=pipeline`
 //! part 1 only.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
-use candle_core::Device;
+use common::{run_rss, shared, tiny_model, wait_rss};
 use shorkie::formats::indexed_fasta::Fasta;
 use shorkie::score::scorer::MatrixRow;
 use shorkie::score::side::{MatrixSpec, RecordMeta, SideOutputs};
-use shorkie::{Params, SeqNN};
 
 const WIDE: usize = 5215;
 
@@ -75,21 +76,6 @@ fn wide_writer(tmp: &Path) {
     assert!(growth <= 8.0, "peak RSS grows with the rows: +{growth:.1} MiB");
 }
 
-/// Waits for `child`; (exited 0, its peak RSS in MiB).
-#[allow(clippy::zombie_processes)]
-fn wait_rss(child: std::process::Child) -> (bool, f64) {
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid);
-    (libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, usage.ru_maxrss as f64 / 1024.0)
-}
-
-fn shared() -> PathBuf {
-    std::env::var_os("SHORKIE_SHARED").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
-}
-
 /// SNVs every `step` bp along `contigs`, REF from the FASTA.
 fn write_vcf(path: &Path, fasta: &Fasta, contigs: &[(String, u64)], step: u64, n: usize) {
     let mut text = String::from("##fileformat=VCFv4.2\n");
@@ -116,20 +102,6 @@ fn write_vcf(path: &Path, fasta: &Fasta, contigs: &[(String, u64)], step: u64, n
     std::fs::write(path, text).unwrap();
 }
 
-/// Runs shorkie-score; returns (seconds, peak RSS in MiB) of that process alone.
-#[allow(clippy::zombie_processes)]
-fn run_score(args: &[String]) -> (f64, f64) {
-    let start = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_shorkie-score")).args(args).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid);
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "shorkie-score failed: {args:?}");
-    (start.elapsed().as_secs_f64(), usage.ru_maxrss as f64 / 1024.0)
-}
-
 fn main() -> shorkie::Result<()> {
     if let (Some(n), Some(out)) = (std::env::var_os("SCORES_RSS_CHILD"), std::env::var_os("SCORES_RSS_OUT")) {
         let n: usize = n.to_string_lossy().parse().expect("row count");
@@ -147,18 +119,7 @@ fn main() -> shorkie::Result<()> {
     }
     let tmp = tempfile::tempdir().unwrap();
     let s = |p: &Path| p.display().to_string();
-    let tiny = r#"{"model": {"seq_length": 512, "num_features": 4, "activation": "gelu", "norm_type": "batch",
-        "trunk": [{"name": "conv_dna", "filters": 16, "kernel_size": 11, "norm_type": null, "activation": "linear"},
-                  {"name": "res_tower", "filters_init": 16, "filters_end": 32, "divisible_by": 8, "kernel_size": 5, "repeat": 2},
-                  {"name": "transformer_tower", "key_size": 8, "heads": 2, "num_position_features": 8, "repeat": 1},
-                  {"name": "unet_conv", "kernel_size": 3, "upsample_conv": true},
-                  {"name": "Cropping1D", "cropping": 8}],
-        "head": {"name": "final", "units": 64, "activation": "softplus"}}}"#;
-    let params = tmp.path().join("tiny.json");
-    std::fs::write(&params, tiny).unwrap();
-    let (_, varmap) = SeqNN::fresh(&Params::from_file(&params)?, 4, &Device::Cpu)?;
-    let weights = tmp.path().join("tiny.safetensors");
-    varmap.save(&weights)?;
+    let (params, weights) = tiny_model(tmp.path())?;
     let fasta = Fasta::open(&fasta_path)?;
     let contigs: Vec<(String, u64)> = ["chrIV", "chrVII", "chrXII", "chrXV", "chrXVI", "chrII", "chrXIII", "chrXIV"]
         .iter()
@@ -181,7 +142,7 @@ fn main() -> shorkie::Result<()> {
             "-m".into(), s(&weights), "-p".into(), s(&params), "-f".into(), s(&fasta_path), "-q".into(), "--batch-size".into(), "64".into(),
             "--cluster-bp".into(), "200".into(), "--scores-out".into(), s(&h5), s(&vcf),
         ];
-        let (t, r) = run_score(&args);
+        let (t, r) = run_rss(env!("CARGO_BIN_EXE_shorkie-score"), &args, None);
         let mib = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64 / (1 << 20) as f64).unwrap_or(0.0);
         println!("  {n:>8} {t:>10.1} {:>12.0} {r:>14.1} {:>12.1}", n as f64 / t, mib(&h5));
         rss.push(r);

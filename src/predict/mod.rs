@@ -173,16 +173,14 @@ struct Placement {
     segments: Range<usize>,
     /// A streamed record's sequence and segment, on its first tile.
     announce: Option<(SeqInfo, Segment)>,
-    /// Segments before this index are complete once this tile is placed.
-    completes: usize,
 }
 
-/// Predicts every segment of `source` and hands each one, complete and in order, to
-/// `emit` with its sequence and values (`bins × columns`, bin-major); returns the counts
-/// and every sequence (the BigWig chromosomes; a segment's `seq` indexes them). Windows
-/// are fetched and encoded on a reader thread and run on a model worker thread
-/// ([`crate::stream`]), so memory holds the windows in flight and the segments being
-/// filled, not the input.
+/// Predicts every segment of `source` and hands its bins to `emit` in order, one window's
+/// worth at a time, as pieces of the segment with their sequence and values (`bins ×
+/// columns`, bin-major); returns the counts and every sequence (the BigWig chromosomes; a
+/// piece's `seq` indexes them). Windows are fetched and encoded on a reader thread and
+/// run on a model worker thread ([`crate::stream`]), so memory holds the windows in
+/// flight, whatever the length of the input or of its regions.
 #[allow(clippy::too_many_arguments)]
 pub fn predict(
     source: Source,
@@ -225,15 +223,11 @@ pub fn predict(
     let windows = || -> Result<Box<dyn Iterator<Item = Result<(Placement, Vec<f32>)>> + '_>> {
         match source {
             Source::Regions(input) => {
-                let (tiles, last_tile) = plan_tiles(input, geo);
-                let mut complete = 0;
-                Ok(Box::new(tiles.into_iter().enumerate().map(move |(ti, t)| {
-                    while complete < last_tile.len() && last_tile[complete] <= ti {
-                        complete += 1;
-                    }
+                let (tiles, _) = plan_tiles(input, geo);
+                Ok(Box::new(tiles.into_iter().map(move |t| {
                     let origin_bin = input.seqs[t.seq].origin_bin;
                     let bases = input.window(t.seq, geo.window_start(origin_bin, t.k), geo.seq_len)?;
-                    let place = Placement { origin_bin, k: t.k, segments: t.segments, announce: None, completes: complete };
+                    let place = Placement { origin_bin, k: t.k, segments: t.segments, announce: None };
                     Ok((place, encode(&bases)))
                 })))
             }
@@ -254,7 +248,6 @@ pub fn predict(
                             k,
                             segments: i..i + 1,
                             announce: (k == 0).then(|| (record.info.clone(), segment.clone())),
-                            completes: if k + 1 == tiles { i + 1 } else { i },
                         };
                         Ok((place, encode(&record.window(geo.window_start(origin_bin, k), geo.seq_len))))
                     }))
@@ -289,9 +282,8 @@ pub fn predict(
             })
             .collect())
     };
-    // The writer: each tile's bins into the segments it feeds; every complete segment on.
-    let mut buffers: std::collections::HashMap<usize, Vec<f32>> = std::collections::HashMap::new();
-    let mut next_emit = 0usize;
+    // The writer: each tile's bins go on at once, a piece of each segment it feeds. Tiles
+    // arrive in order, so the pieces do too, and nothing waits for a segment to finish.
     let mut summary = Summary { regions, ..Default::default() };
     let mut place = |(place, central): (Placement, Vec<f32>)| -> Result<()> {
         if let Some((seq, segment)) = place.announce {
@@ -299,28 +291,21 @@ pub fn predict(
             segments.push(segment);
         }
         let first = geo.tile_first_bin(place.origin_bin, place.k);
-        for si in place.segments {
-            let seg = &segments[si];
-            let buf = buffers.entry(si).or_insert_with(|| vec![0f32; seg.bins() * ncols]);
+        for seg in &segments[place.segments] {
             let lo = seg.first_bin.max(first);
             let hi = seg.end_bin.min(first + step as i64);
             if lo < hi {
                 let from = (lo - first) as usize * ncols;
-                let to = (lo - seg.first_bin) as usize * ncols;
-                let len = (hi - lo) as usize * ncols;
-                buf[to..to + len].copy_from_slice(&central[from..from + len]);
+                let piece = Segment { seq: seg.seq, first_bin: lo, end_bin: hi };
+                emit(&seqs[seg.seq], &piece, central[from..from + (hi - lo) as usize * ncols].to_vec())?;
+                summary.bins += (hi - lo) as u64;
+                if hi == seg.end_bin {
+                    summary.segments += 1;
+                }
             }
         }
         summary.windows += 1;
         bar.inc(1);
-        while next_emit < place.completes {
-            let seg = &segments[next_emit];
-            let buf = buffers.remove(&next_emit).expect("every segment has a tile");
-            summary.bins += seg.bins() as u64;
-            summary.segments += 1;
-            emit(&seqs[seg.seq], seg, buf)?;
-            next_emit += 1;
-        }
         Ok(())
     };
     let result = crate::stream::run(windows, |_| 1, run_model, crate::stream::Shape::for_batch(opts.batch_size), &mut place);

@@ -1,9 +1,10 @@
-//! Finished segments' values, kept on disk until the BigWigs are written.
+//! Predicted values, kept on disk until the BigWigs are written.
 //!
 //! A BigWig cannot be written as predictions arrive (one file per column, each written
 //! whole with bigtools), and holding every value in memory until the end would make memory
-//! grow with the input. So each finished segment goes into an unnamed temporary file,
-//! column-major, and each column is later read back one segment at a time.
+//! grow with the input. So each predicted piece of a segment (a window's worth of bins)
+//! goes into an unnamed temporary file, column-major, and each column is later read back
+//! one piece at a time.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
