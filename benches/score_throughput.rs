@@ -14,6 +14,8 @@
 //! `SHORKIE_BENCH_SNVS` (default 12) sets the SNV count (a third of it for 8 folds);
 //! `SHORKIE_BENCH_RSS=0` skips part 2.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -220,18 +222,7 @@ fn main() -> shorkie::Result<()> {
         return Ok(());
     }
     // ---- 2. memory stays flat with input length ----
-    let tiny = r#"{"model": {"seq_length": 512, "num_features": 4, "activation": "gelu", "norm_type": "batch",
-        "trunk": [{"name": "conv_dna", "filters": 16, "kernel_size": 11, "norm_type": null, "activation": "linear"},
-                  {"name": "res_tower", "filters_init": 16, "filters_end": 32, "divisible_by": 8, "kernel_size": 5, "repeat": 2},
-                  {"name": "transformer_tower", "key_size": 8, "heads": 2, "num_position_features": 8, "repeat": 1},
-                  {"name": "unet_conv", "kernel_size": 3, "upsample_conv": true},
-                  {"name": "Cropping1D", "cropping": 8}],
-        "head": {"name": "final", "units": 4, "activation": "softplus"}}}"#;
-    let tiny_params = tmp.path().join("tiny.json");
-    std::fs::write(&tiny_params, tiny).unwrap();
-    let (_, varmap) = SeqNN::fresh(&Params::from_file(&tiny_params)?, 4, &Device::Cpu)?;
-    let tiny_weights = tmp.path().join("tiny.safetensors");
-    varmap.save(&tiny_weights)?;
+    let (tiny_params, tiny_weights) = common::tiny_model(tmp.path(), 4)?;
     let contigs: Vec<(String, u64)> = ["chrIV", "chrVII", "chrXII", "chrXV", "chrXVI", "chrII", "chrXIII", "chrXIV"]
         .iter()
         .map(|c| (c.to_string(), fasta.length(c).unwrap()))

@@ -119,7 +119,7 @@ fn main() -> shorkie::Result<()> {
     }
     let tmp = tempfile::tempdir().unwrap();
     let s = |p: &Path| p.display().to_string();
-    let (params, weights) = tiny_model(tmp.path())?;
+    let (params, weights) = tiny_model(tmp.path(), 64)?;
     let fasta = Fasta::open(&fasta_path)?;
     let contigs: Vec<(String, u64)> = ["chrIV", "chrVII", "chrXII", "chrXV", "chrXVI", "chrII", "chrXIII", "chrXIV"]
         .iter()

@@ -91,7 +91,7 @@ fn main() -> shorkie::Result<()> {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let s = |p: &Path| p.display().to_string();
-    let (params, weights) = tiny_model(dir)?;
+    let (params, weights) = tiny_model(dir, 64)?;
     let fasta = Fasta::open(&fasta_path)?;
     let model: Vec<String> = vec!["-m".into(), s(&weights), "-p".into(), s(&params), "-q".into(), "--batch-size".into(), "32".into()];
     let with = |extra: &[String]| -> Vec<String> { model.iter().cloned().chain(extra.iter().cloned()).collect() };

@@ -1,6 +1,9 @@
 //! What the memory benchmarks share: the tiny random model they run, where ../shared is,
 //! and a child process's peak RSS.
 
+// Each bench includes this module and uses part of it.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -8,18 +11,19 @@ use std::time::Instant;
 use candle_core::Device;
 use shorkie::{Params, SeqNN};
 
-/// A tiny random model (512 bp windows, 64 tracks), so that the stream and the outputs,
-/// not the model, are what a memory benchmark measures. Returns (params.json, weights).
-pub fn tiny_model(dir: &Path) -> shorkie::Result<(PathBuf, PathBuf)> {
+/// A tiny random model (512 bp windows, `tracks` tracks), so that the stream and the
+/// outputs, not the model, are what a memory benchmark measures. Returns (params.json,
+/// weights).
+pub fn tiny_model(dir: &Path, tracks: usize) -> shorkie::Result<(PathBuf, PathBuf)> {
     let tiny = r#"{"model": {"seq_length": 512, "num_features": 4, "activation": "gelu", "norm_type": "batch",
         "trunk": [{"name": "conv_dna", "filters": 16, "kernel_size": 11, "norm_type": null, "activation": "linear"},
                   {"name": "res_tower", "filters_init": 16, "filters_end": 32, "divisible_by": 8, "kernel_size": 5, "repeat": 2},
                   {"name": "transformer_tower", "key_size": 8, "heads": 2, "num_position_features": 8, "repeat": 1},
                   {"name": "unet_conv", "kernel_size": 3, "upsample_conv": true},
                   {"name": "Cropping1D", "cropping": 8}],
-        "head": {"name": "final", "units": 64, "activation": "softplus"}}}"#;
+        "head": {"name": "final", "units": TRACKS, "activation": "softplus"}}}"#;
     let params = dir.join("tiny.json");
-    std::fs::write(&params, tiny).map_err(|e| shorkie::Error::io(&params, e))?;
+    std::fs::write(&params, tiny.replace("TRACKS", &tracks.to_string())).map_err(|e| shorkie::Error::io(&params, e))?;
     let (_, varmap) = SeqNN::fresh(&Params::from_file(&params)?, 4, &Device::Cpu)?;
     let weights = dir.join("tiny.safetensors");
     varmap.save(&weights)?;
