@@ -137,7 +137,7 @@ pub fn run(loaded: &Loaded, job: &Job) -> Result<()> {
         );
         bar
     });
-    let ctx = WindowContext {
+    let mut ctx = WindowContext {
         loaded,
         job,
         runner: &runner,
@@ -155,7 +155,6 @@ pub fn run(loaded: &Loaded, job: &Job) -> Result<()> {
             windows::from_bed(&job.input, &fasta, seq_len)
         }
     };
-    let mut ctx = ctx;
     // One window per batch: its mutants are batched inside (`--batch-size`).
     let shape = crate::stream::Shape { batch_units: 1, queued: 2 };
     crate::stream::run(windows, |_| 1, |batch: Vec<IsmWindow>| batch.iter().map(|w| ctx.window(w)).collect(), shape, |done: WindowDone| {
