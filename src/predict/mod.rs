@@ -178,7 +178,7 @@ struct Placement {
 /// Predicts every segment of `source` and hands its bins to `emit` in order, one window's
 /// worth at a time, as pieces of the segment with their sequence and values (`bins ×
 /// columns`, bin-major); returns the counts and every sequence (the BigWig chromosomes; a
-/// piece's `seq` indexes them). Windows are fetched and encoded on a reader thread and
+/// piece's `seq` indexes them). Windows are fetched on a reader thread, encoded and
 /// run on a model worker thread ([`crate::stream`]), so memory holds the windows in
 /// flight, whatever the length of the input or of its regions.
 #[allow(clippy::too_many_arguments)]
@@ -194,11 +194,6 @@ pub fn predict(
 ) -> Result<(Summary, Vec<SeqInfo>)> {
     let ncols = values.columns.len();
     let step = geo.step() as usize;
-    let encode = |bases: &[u8]| {
-        let mut x = Vec::with_capacity(geo.seq_len * layout.channels);
-        layout.encode_into(bases, None, &mut x);
-        x
-    };
     let (mut seqs, mut segments, regions, total_tiles) = match &source {
         Source::Regions(input) => (input.seqs.clone(), input.segments.clone(), input.regions, Some(plan_tiles(input, geo).0.len())),
         Source::Records(_) => (Vec::new(), Vec::new(), 0, None),
@@ -219,8 +214,9 @@ pub fn predict(
             b
         }
     };
-    // The reader: every tile's window, fetched and encoded, with where its bins go.
-    let windows = || -> Result<Box<dyn Iterator<Item = Result<(Placement, Vec<f32>)>> + '_>> {
+    // The reader: every tile's window bases (encoded by the worker: a window's encoding is
+    // ~40 times its bases with Shorkie's 170 channels), with where its bins go.
+    let windows = || -> Result<Box<dyn Iterator<Item = Result<(Placement, Vec<u8>)>> + '_>> {
         match source {
             Source::Regions(input) => {
                 let (tiles, _) = plan_tiles(input, geo);
@@ -228,13 +224,13 @@ pub fn predict(
                     let origin_bin = input.seqs[t.seq].origin_bin;
                     let bases = input.window(t.seq, geo.window_start(origin_bin, t.k), geo.seq_len)?;
                     let place = Placement { origin_bin, k: t.k, segments: t.segments, announce: None };
-                    Ok((place, encode(&bases)))
+                    Ok((place, bases))
                 })))
             }
             Source::Records(text) => {
                 let name = text.source().to_string();
                 let records = input::Records::new(text, &name, geo);
-                Ok(Box::new(records.enumerate().flat_map(move |(i, record)| -> Box<dyn Iterator<Item = Result<(Placement, Vec<f32>)>>> {
+                Ok(Box::new(records.enumerate().flat_map(move |(i, record)| -> Box<dyn Iterator<Item = Result<(Placement, Vec<u8>)>>> {
                     let record = match record {
                         Ok(r) => std::rc::Rc::new(r),
                         Err(e) => return Box::new(std::iter::once(Err(e))),
@@ -249,18 +245,18 @@ pub fn predict(
                             segments: i..i + 1,
                             announce: (k == 0).then(|| (record.info.clone(), segment.clone())),
                         };
-                        Ok((place, encode(&record.window(geo.window_start(origin_bin, k), geo.seq_len))))
+                        Ok((place, record.window(geo.window_start(origin_bin, k), geo.seq_len)))
                     }))
                 })))
             }
         }
     };
     // The model worker: a batch of windows into each tile's central bins, as columns.
-    let run_model = |batch: Vec<(Placement, Vec<f32>)>| -> Result<Vec<(Placement, Vec<f32>)>> {
+    let run_model = |batch: Vec<(Placement, Vec<u8>)>| -> Result<Vec<(Placement, Vec<f32>)>> {
         let n = batch.len();
         let mut x = Vec::with_capacity(n * geo.seq_len * layout.channels);
-        for (_, window) in &batch {
-            x.extend_from_slice(window);
+        for (_, bases) in &batch {
+            layout.encode_into(bases, None, &mut x);
         }
         let xt = Tensor::from_vec(x, (n, geo.seq_len, layout.channels), device)?;
         let y = ensemble.predict(&xt)?;
