@@ -24,24 +24,23 @@ const NUCLEAR: [&str; 16] = [
     "chrXIV", "chrXV", "chrXVI",
 ];
 
+/// Positions `first`, `first + step`, … along each nuclear chromosome in turn, while
+/// `p + room` stays within it.
+fn positions(fasta: &Fasta, first: i64, step: usize, room: i64) -> impl Iterator<Item = (&'static str, i64)> + '_ {
+    NUCLEAR.into_iter().flat_map(move |c| {
+        let len = fasta.length(c).unwrap() as i64;
+        (first..).step_by(step).take_while(move |p| p + room <= len).map(move |p| (c, p))
+    })
+}
+
 /// `n` records of 1 kb cut from the genome in order.
 fn write_records(path: &Path, fasta: &Fasta, n: usize) {
     let mut text = String::new();
-    let mut made = 0;
-    'outer: for c in NUCLEAR {
-        let len = fasta.length(c).unwrap() as i64;
-        let mut at = 0;
-        while at + 1000 <= len {
-            let seq = fasta.fetch_padded(c, at, at + 1000).unwrap();
-            text.push_str(&format!(">{c}_{at}\n{}\n", String::from_utf8_lossy(&seq)));
-            made += 1;
-            if made == n {
-                break 'outer;
-            }
-            at += 1000;
-        }
+    for (c, at) in positions(fasta, 0, 1000, 1000).take(n) {
+        let seq = fasta.fetch_padded(c, at, at + 1000).unwrap();
+        text.push_str(&format!(">{c}_{at}\n{}\n", String::from_utf8_lossy(&seq)));
     }
-    assert_eq!(made, n);
+    assert_eq!(text.matches('>').count(), n);
     std::fs::write(path, text).unwrap();
 }
 
@@ -52,21 +51,14 @@ fn write_snvs(path: &Path, fasta: &Fasta, n: usize) {
         text.push_str(&format!("##contig=<ID={c},length={}>\n", fasta.length(c).unwrap()));
     }
     text.push_str("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n");
+    let snvs = positions(fasta, 1000, 2000, 1000).filter_map(|(c, pos)| {
+        let b = fasta.fetch_padded(c, pos - 1, pos).unwrap()[0].to_ascii_uppercase();
+        b"ACGT".iter().position(|x| *x == b).map(|k| (c, pos, b, b"CGTA"[k]))
+    });
     let mut made = 0;
-    'outer: for c in NUCLEAR {
-        let len = fasta.length(c).unwrap() as i64;
-        let mut pos = 1000;
-        while pos + 1000 < len {
-            let b = fasta.fetch_padded(c, pos - 1, pos).unwrap()[0].to_ascii_uppercase();
-            if let Some(k) = b"ACGT".iter().position(|x| *x == b) {
-                text.push_str(&format!("{c}\t{pos}\tv{made}\t{}\t{}\t.\t.\t.\n", b as char, b"CGTA"[k] as char));
-                made += 1;
-                if made == n {
-                    break 'outer;
-                }
-            }
-            pos += 2000;
-        }
+    for (c, pos, reference, alt) in snvs.take(n) {
+        text.push_str(&format!("{c}\t{pos}\tv{made}\t{}\t{}\t.\t.\t.\n", reference as char, alt as char));
+        made += 1;
     }
     assert_eq!(made, n);
     std::fs::write(path, text).unwrap();

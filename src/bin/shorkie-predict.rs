@@ -153,7 +153,7 @@ fn main() {
             Dest::BigWigDir(dir, made) => {
                 let mut spool = Spool::new(columns.len())?;
                 let written = run(&mut |_, seg, v| spool.push(seg, &v)).and_then(|(s, seqs)| {
-                    let files = write_bigwig_dir(&dir, &Predicted { seqs: &seqs, bin_bp, spool: &spool.finish()? }, &columns)?;
+                    let files = write_bigwig_dir(&dir, &Predicted::new(&seqs, bin_bp, &spool.finish()?), &columns)?;
                     Ok((s, files))
                 });
                 // Streamed input can fail after the directory was made; a failed run leaves
@@ -167,7 +167,7 @@ fn main() {
             Dest::BigWigStdout => {
                 let mut spool = Spool::new(columns.len())?;
                 let (s, seqs) = run(&mut |_, seg, v| spool.push(seg, &v))?;
-                write_bigwig_stream(&mut std::io::stdout().lock(), &Predicted { seqs: &seqs, bin_bp, spool: &spool.finish()? })?;
+                write_bigwig_stream(&mut std::io::stdout().lock(), &Predicted::new(&seqs, bin_bp, &spool.finish()?))?;
                 (s, "a BigWig on stdout".to_string())
             }
             Dest::BedGraphStdout => {

@@ -106,26 +106,24 @@ pub fn from_vcf<'a>(path: &str, fasta: &'a Fasta, seq_len: usize, flank: usize) 
         .map_err(|e| Error::Input(format!("{source}: cannot read as VCF/BCF ({e})")))?;
     let header = reader.header().clone();
     let mut read = 0usize;
-    let mut ended = false;
+    let mut done = false;
     Ok(Box::new(std::iter::from_fn(move || {
-        if ended {
+        if done {
             return None;
         }
         let mut rec = reader.empty_record();
-        match reader.read(&mut rec) {
-            None => {
-                ended = true;
-                (read == 0).then(|| Err(Error::Input(format!("{source}: no records"))))
-            }
+        let next = match reader.read(&mut rec) {
+            None if read == 0 => Err(Error::Input(format!("{source}: no records"))),
+            None => Ok(None),
             Some(r) => {
                 read += 1;
-                let w = r
-                    .map_err(|e| Error::Input(format!("{source}: record {read}: {e}")))
-                    .and_then(|()| vcf_window(&rec, &header, &format!("{source}: record {read}"), fasta, seq_len, flank));
-                ended = w.is_err();
-                Some(w)
+                let at = format!("{source}: record {read}");
+                r.map_err(|e| Error::Input(format!("{at}: {e}")))
+                    .and_then(|()| vcf_window(&rec, &header, &at, fasta, seq_len, flank))
+                    .map(Some)
             }
-        }
+        };
+        crate::formats::text::stop_after_error(&mut done, next)
     })))
 }
 

@@ -8,10 +8,11 @@
 //! ending past its contig are errors naming the file and line.
 //!
 //! FASTA-input records ([`Records`], read one at a time) may hold A, C, G, T and N (any
-//! case); anything else is an error naming the file, line, record and letter. Each record is its own "contig" with its own
-//! bin grid from position 0; its tiles are placed so the record sits in their middle (by
-//! whole bins), so a record shorter than one window's central bins is N-padded on both
-//! sides to the window's centre, and a longer one is tiled like a BED region.
+//! case); anything else is an error naming the file, line, record and letter. Each record
+//! is its own "contig" with its own bin grid from position 0; its tiles are placed so the
+//! record sits in their middle (by whole bins), so a record shorter than one window's
+//! central bins is N-padded on both sides to the window's centre, and a longer one is tiled
+//! like a BED region.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -63,7 +64,6 @@ pub struct Input {
     pub segments: Vec<Segment>,
     /// Regions read (before merging).
     pub regions: usize,
-    pub bin_bp: usize,
     fasta: Fasta,
 }
 
@@ -107,7 +107,7 @@ impl Input {
                 _ => segments.push(Segment { seq, first_bin, end_bin }),
             }
         }
-        Ok(Input { seqs, segments, regions: regions.len(), bin_bp, fasta })
+        Ok(Input { seqs, segments, regions: regions.len(), fasta })
     }
 }
 
@@ -164,6 +164,28 @@ impl<R: Read> Records<BufReader<R>> {
     }
 }
 
+impl<R: BufRead> Records<R> {
+    fn next_record(&mut self) -> Result<Option<Record>> {
+        let Some(r) = self.records.next().transpose()? else {
+            if self.seen.is_empty() {
+                return Err(Error::Input(format!("{}: no sequences in the FASTA", self.source)));
+            }
+            return Ok(None);
+        };
+        if let Some(first) = self.seen.insert(r.name.clone(), r.line) {
+            return Err(Error::Input(format!(
+                "{}:{}: duplicate sequence name {} (first on line {first})",
+                self.source, r.line, r.name
+            )));
+        }
+        let mut record = Record { info: SeqInfo { name: r.name, len: r.seq.len() as u64, origin_bin: 0 }, bases: r.seq };
+        // The spare bins of the record's tiles, half of them before it.
+        let spare = record.tiles(&self.geo) * self.geo.step() - record.bins(self.geo.bin_bp);
+        record.info.origin_bin = -(spare / 2);
+        Ok(Some(record))
+    }
+}
+
 impl<R: BufRead> Iterator for Records<R> {
     type Item = Result<Record>;
 
@@ -171,29 +193,8 @@ impl<R: BufRead> Iterator for Records<R> {
         if self.done {
             return None;
         }
-        let record = match self.records.next() {
-            None => {
-                self.done = true;
-                return self.seen.is_empty().then(|| Err(Error::Input(format!("{}: no sequences in the FASTA", self.source))));
-            }
-            Some(Err(e)) => Err(e),
-            Some(Ok(r)) => match self.seen.insert(r.name.clone(), r.line) {
-                Some(first) => Err(Error::Input(format!(
-                    "{}:{}: duplicate sequence name {} (first on line {first})",
-                    self.source, r.line, r.name
-                ))),
-                None => {
-                    let b = self.geo.bin_bp as u64;
-                    let step = self.geo.step();
-                    let nb = (r.seq.len() as u64).div_ceil(b) as i64;
-                    let tiles = (nb + step - 1) / step;
-                    let pad = (tiles * step - nb) / 2;
-                    Ok(Record { info: SeqInfo { name: r.name, len: r.seq.len() as u64, origin_bin: -pad }, bases: r.seq })
-                }
-            },
-        };
-        self.done = record.is_err();
-        Some(record)
+        let next = self.next_record();
+        crate::formats::text::stop_after_error(&mut self.done, next)
     }
 }
 

@@ -98,11 +98,9 @@ pub struct Tile {
     pub segments: Range<usize>,
 }
 
-/// The tiles the segments need, in order and each once, and for each segment the index
-/// of the last tile it needs.
-pub fn plan_tiles(input: &Input, geo: &Geometry) -> (Vec<Tile>, Vec<usize>) {
+/// The tiles the segments need, in order and each once.
+pub fn plan_tiles(input: &Input, geo: &Geometry) -> Vec<Tile> {
     let mut tiles: Vec<Tile> = Vec::new();
-    let mut last = Vec::with_capacity(input.segments.len());
     for (si, seg) in input.segments.iter().enumerate() {
         let origin = input.seqs[seg.seq].origin_bin;
         for k in geo.tile_of(origin, seg.first_bin)..=geo.tile_of(origin, seg.end_bin - 1) {
@@ -111,9 +109,8 @@ pub fn plan_tiles(input: &Input, geo: &Geometry) -> (Vec<Tile>, Vec<usize>) {
                 _ => tiles.push(Tile { seq: seg.seq, k, segments: si..si + 1 }),
             }
         }
-        last.push(tiles.len() - 1);
     }
-    (tiles, last)
+    tiles
 }
 
 /// How model outputs become the values of the output columns.
@@ -194,11 +191,13 @@ pub fn predict(
 ) -> Result<(Summary, Vec<SeqInfo>)> {
     let ncols = values.columns.len();
     let step = geo.step() as usize;
-    let (mut seqs, mut segments, regions, total_tiles) = match &source {
-        Source::Regions(input) => (input.seqs.clone(), input.segments.clone(), input.regions, Some(plan_tiles(input, geo).0.len())),
+    // Regions are planned up front (so the progress bar knows the total); records as they come.
+    let (mut seqs, mut segments, regions, planned) = match &source {
+        Source::Regions(input) => (input.seqs.clone(), input.segments.clone(), input.regions, Some(plan_tiles(input, geo))),
         Source::Records(_) => (Vec::new(), Vec::new(), 0, None),
     };
-    let bar = match (opts.progress, total_tiles) {
+    let streamed = planned.is_none();
+    let bar = match (opts.progress, planned.as_ref().map(Vec::len)) {
         (false, _) => indicatif::ProgressBar::hidden(),
         (true, Some(n)) => {
             let b = indicatif::ProgressBar::new(n as u64);
@@ -219,7 +218,7 @@ pub fn predict(
     let windows = || -> Result<Box<dyn Iterator<Item = Result<(Placement, Vec<u8>)>> + '_>> {
         match source {
             Source::Regions(input) => {
-                let (tiles, _) = plan_tiles(input, geo);
+                let tiles = planned.unwrap_or_else(|| plan_tiles(input, geo));
                 Ok(Box::new(tiles.into_iter().map(move |t| {
                     let origin_bin = input.seqs[t.seq].origin_bin;
                     let bases = input.window(t.seq, geo.window_start(origin_bin, t.k), geo.seq_len)?;
@@ -307,7 +306,7 @@ pub fn predict(
     let result = crate::stream::run(windows, |_| 1, run_model, crate::stream::Shape::for_batch(opts.batch_size), &mut place);
     bar.finish_and_clear();
     result?;
-    if total_tiles.is_none() {
+    if streamed {
         summary.regions = seqs.len();
     }
     Ok((summary, seqs))

@@ -64,8 +64,8 @@ struct Values<'a> {
     bin_bp: usize,
     spool: &'a Spooled,
     col: usize,
-    /// Spooled segments in output order.
-    order: Vec<usize>,
+    /// Spooled pieces in output order.
+    order: &'a [usize],
     /// Position in `order`.
     segment: usize,
     values: Vec<f32>,
@@ -106,21 +106,31 @@ impl Iterator for Values<'_> {
 
 /// The spooled sequences, what their bins are, and the values.
 pub struct Predicted<'a> {
-    pub seqs: &'a [SeqInfo],
-    pub bin_bp: usize,
-    pub spool: &'a Spooled,
+    seqs: &'a [SeqInfo],
+    bin_bp: usize,
+    spool: &'a Spooled,
+    /// Spooled pieces in the BigWig's order (by sequence name, then position).
+    order: Vec<usize>,
+}
+
+impl<'a> Predicted<'a> {
+    pub fn new(seqs: &'a [SeqInfo], bin_bp: usize, spool: &'a Spooled) -> Self {
+        let key = |i: usize| {
+            let seg = spool.segment(i).expect("an index below the spool's length");
+            (seqs[seg.seq].name.as_bytes(), seg.first_bin)
+        };
+        let mut order: Vec<usize> = (0..spool.len()).collect();
+        order.sort_by(|&a, &b| key(a).cmp(&key(b)));
+        Predicted { seqs, bin_bp, spool, order }
+    }
 }
 
 /// Writes column `col` of the predictions as a BigWig into `file`; `what` names it in errors.
 pub fn write_bigwig(file: &File, p: &Predicted, col: usize, what: &str) -> Result<()> {
     let sizes = chrom_sizes(p.seqs)?;
     let failed = std::cell::RefCell::new(None);
-    let mut order: Vec<usize> = (0..p.spool.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (sa, sb) = (p.spool.segment(a).expect("spooled"), p.spool.segment(b).expect("spooled"));
-        (p.seqs[sa.seq].name.as_bytes(), sa.first_bin).cmp(&(p.seqs[sb.seq].name.as_bytes(), sb.first_bin))
-    });
-    let values = Values { seqs: p.seqs, bin_bp: p.bin_bp, spool: p.spool, col, order, segment: 0, values: Vec::new(), bin: 0, failed: &failed };
+    let values =
+        Values { seqs: p.seqs, bin_bp: p.bin_bp, spool: p.spool, col, order: &p.order, segment: 0, values: Vec::new(), bin: 0, failed: &failed };
     let written = crate::bigwig_out::write(file, what, sizes, values);
     if let Some(e) = failed.into_inner() {
         return Err(e);

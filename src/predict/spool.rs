@@ -58,7 +58,7 @@ impl Spool {
     /// Everything pushed, ready to read back.
     pub fn finish(self) -> Result<Spooled> {
         let file = self.out.into_inner().map_err(|e| Error::io(spool_name(), e.into_error()))?;
-        Ok(Spooled { file, entries: self.entries, ncols: self.ncols })
+        Ok(Spooled { file, entries: self.entries })
     }
 }
 
@@ -70,18 +70,9 @@ fn spool_name() -> String {
 pub struct Spooled {
     file: File,
     entries: Vec<Entry>,
-    ncols: usize,
 }
 
 impl Spooled {
-    pub fn ncols(&self) -> usize {
-        self.ncols
-    }
-
-    pub fn segments(&self) -> impl Iterator<Item = &Segment> {
-        self.entries.iter().map(|e| &e.segment)
-    }
-
     /// The `i`-th segment pushed.
     pub fn segment(&self, i: usize) -> Option<&Segment> {
         self.entries.get(i).map(|e| &e.segment)
@@ -122,7 +113,7 @@ mod tests {
         assert!(spool.push(&b, &[1.0]).is_err());
         let s = spool.finish().unwrap();
         assert_eq!((s.len(), s.segment(1), s.segment(2)), (2, Some(&b), None));
-        assert_eq!(s.segments().cloned().collect::<Vec<_>>(), vec![a, b]);
+        assert_eq!(s.segment(0), Some(&a));
         assert_eq!(s.column(0, 0).unwrap(), vec![1., 4.]);
         assert_eq!(s.column(0, 2).unwrap(), vec![3., 6.]);
         assert_eq!(s.column(1, 1).unwrap(), vec![20., 21., 22.]);
