@@ -103,8 +103,14 @@ impl ConvNac {
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = self.norm.forward_act(x, self.act)?;
-        let mut y = self.conv.forward(&y)?;
+        let fused = match self.norm.folded_batch()? {
+            Some((scale, shift)) => self.conv.forward_after(x, &scale, &shift, self.act)?,
+            None => None,
+        };
+        let mut y = match fused {
+            Some(y) => y,
+            None => self.conv.forward(&self.norm.forward_act(x, self.act)?)?,
+        };
         if self.residual {
             y = (x + y)?;
         }
@@ -394,7 +400,7 @@ impl Block for ResTower {
                 y = conv.forward(&y)?;
             }
             if let Some(scale) = &step.scale {
-                y = (first + scale.forward(&y)?)?;
+                y = scale.add_to(&first, &y)?;
             }
             reprs.push(&y);
             x = max_pool_same(&y, step.pool)?;

@@ -37,6 +37,14 @@ impl Norm {
         self.forward_act(x, Activation::Linear)
     }
 
+    /// Batch norm at inference as a per-channel scale and shift, for kernels that fuse it.
+    pub fn folded_batch(&self) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
+        match self {
+            Norm::Batch(n) => n.folded(),
+            _ => Ok(None),
+        }
+    }
+
     /// Normalisation then `act` (fused for batch norm).
     pub fn forward_act(&self, x: &Tensor, act: Activation) -> Result<Tensor> {
         match self {

@@ -75,12 +75,12 @@ impl Transformer {
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = (x + self.attn.forward(&self.attn_norm.forward(x)?)?)?;
+        let x = crate::layers::add(x, &self.attn.forward(&self.attn_norm.forward(x)?)?)?;
         match &self.dense {
             None => Ok(x),
             Some((norm, up, down)) => {
                 let y = down.forward(&up.forward(&norm.forward(&x)?)?)?;
-                Ok((x + y)?)
+                crate::layers::add(&x, &y)
             }
         }
     }

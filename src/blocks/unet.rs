@@ -35,7 +35,13 @@ impl Block for UnetConv {
             up = proj.forward(&up)?;
         }
         let skip = self.skip_proj.forward(&skip)?;
-        let y = (upsample(&up, self.stride)? + skip)?;
+        let y = if crate::layers::cpu::usable(&[&up, &skip]) && skip.dims()[1] == up.dims()[1] * self.stride {
+            let ch = up.dim(2)?;
+            let out = crate::layers::cpu::with_slice(&up, |u| crate::layers::cpu::with_slice(&skip, |s| crate::layers::cpu::upsample_add(u, s, ch, self.stride)))??;
+            Tensor::from_vec(out, skip.shape(), skip.device())?
+        } else {
+            (upsample(&up, self.stride)? + skip)?
+        };
         self.conv.forward(&y)
     }
 }

@@ -101,7 +101,7 @@ impl MultiheadAttention {
             let r_k_t = r_k.transpose(2, 3)?.contiguous()?;
             let relative = q.broadcast_add(&self.r_r_bias)?.broadcast_matmul(&r_k_t)?;
             let relative = relative_shift(&relative, len)?;
-            (content + relative)?
+            crate::layers::add(&content, &relative)?
         };
 
         let weights = crate::layers::activation::softmax(&logits)?;

@@ -42,6 +42,26 @@ impl Conv1D {
         self.kernel.dims()[2]
     }
 
+    /// `forward(act(x * scale + shift))` with the per-channel pre-activation (an inference
+    /// batch norm and its activation) fused into the convolution on the CPU when the
+    /// kernel is width 1; None when that fast path does not apply.
+    pub fn forward_after(&self, x: &Tensor, scale: &[f32], shift: &[f32], act: crate::layers::Activation) -> Result<Option<Tensor>> {
+        let (width, in_dim, out_dim) = self.kernel.dims3()?;
+        let mut parts = vec![x, &self.kernel];
+        parts.extend(self.bias.as_ref());
+        if width != 1 || !cpu::usable(&parts) || scale.len() != in_dim || shift.len() != in_dim {
+            return Ok(None);
+        }
+        let (batch, len, _) = x.dims3()?;
+        let out = cpu::with_slice(x, |xs| {
+            cpu::with_slice(&self.kernel, |ks| {
+                let bias = self.bias.as_ref().map(|b| b.to_vec1::<f32>()).transpose()?;
+                Ok::<_, crate::Error>(cpu::pointwise(xs, batch * len, in_dim, ks, out_dim, bias.as_deref(), Some((scale, shift, act))))
+            })
+        })???;
+        Ok(Some(Tensor::from_vec(out, (batch, len, out_dim), x.device())?))
+    }
+
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (width, in_dim, out_dim) = self.kernel.dims3()?;
         let mut parts = vec![x, &self.kernel];
@@ -114,7 +134,13 @@ impl SeparableConv1D {
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (width, in_dim, _) = self.depthwise.dims3()?;
-        let (_, len, _) = x.dims3()?;
+        let (batch, len, _) = x.dims3()?;
+        if cpu::usable(&[x, &self.depthwise]) && x.dim(2)? == in_dim {
+            let depth = cpu::with_slice(x, |xs| cpu::with_slice(&self.depthwise, |ks| cpu::depthwise_same(xs, batch, len, in_dim, ks, width)))??;
+            let depth = Tensor::from_vec(depth, (batch, len, in_dim), x.device())?;
+            let (_, _, out_dim) = self.pointwise.dims3()?;
+            return linear(&depth, &self.pointwise.reshape((in_dim, out_dim))?, self.bias.as_ref());
+        }
         let (left, right) = same_padding(width);
         let padded = x.pad_with_zeros(1, left, right)?;
         let taps = self.depthwise.reshape((width, in_dim))?;

@@ -12,6 +12,99 @@ use crate::error::Result;
 /// Positions per work item: the im2col chunk of a wide layer stays within L2.
 const CHUNK: usize = 128;
 
+/// True when this CPU runs AVX2 with FMA: the element-wise kernels below are compiled a
+/// second time for it (the default x86-64 target has only SSE2's 4 lanes), and chosen at
+/// run time so one binary stays portable. The arithmetic is the same (no contraction into
+/// FMA), so both versions give the same bits.
+#[inline]
+fn wide_simd() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Runs `$body` compiled for AVX2 when the CPU has it, else as is. `$body` must only call
+/// `#[inline(always)]` code (and closures) to gain from it.
+macro_rules! simd_dispatch {
+    (fn $name:ident<$F:ident>($($arg:ident: $ty:ty),*) $body:block) => {
+        #[inline(always)]
+        fn $name<$F: Fn(f32) -> f32>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn wide<$F: Fn(f32) -> f32>($($arg: $ty),*) $body
+            fn narrow<$F: Fn(f32) -> f32>($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            if wide_simd() {
+                // SAFETY: the CPU was just checked for the features `wide` is compiled for.
+                unsafe { wide($($arg),*) };
+                return;
+            }
+            narrow($($arg),*)
+        }
+    };
+}
+
+simd_dispatch! {
+    fn map_rows<F>(out: &mut [f32], x: &[f32], ch: usize, scale: &[f32], shift: &[f32], act: &F) {
+        for (orow, irow) in out.chunks_exact_mut(ch).zip(x.chunks_exact(ch)) {
+            for (((o, &v), &s), &b) in orow.iter_mut().zip(irow).zip(scale).zip(shift) {
+                *o = act(v * s + b);
+            }
+        }
+    }
+}
+
+simd_dispatch! {
+    fn map_in_place<F>(buf: &mut [f32], act: &F) {
+        for v in buf.iter_mut() {
+            *v = act(*v);
+        }
+    }
+}
+
+/// Binds `$f` to `act`'s scalar form (with the vectorisable exponential) and evaluates
+/// `$body` with it; None for activations without one (softmax).
+macro_rules! with_activation {
+    ($act:expr, $f:ident => $body:expr) => {{
+        use crate::layers::Activation as A;
+        match $act {
+            A::Linear => {
+                let $f = |v: f32| v;
+                Some($body)
+            }
+            A::Relu => {
+                let $f = |v: f32| v.max(0.0);
+                Some($body)
+            }
+            A::Gelu => {
+                let $f = gelu_tanh;
+                Some($body)
+            }
+            A::Softplus => {
+                let $f = softplus;
+                Some($body)
+            }
+            A::Sigmoid => {
+                let $f = |v: f32| 1.0 / (1.0 + exp_f32(-v));
+                Some($body)
+            }
+            A::Exp => {
+                let $f = exp_f32;
+                Some($body)
+            }
+            other => match other.scalar() {
+                Some($f) => Some($body),
+                None => None,
+            },
+        }
+    }};
+}
+
 /// True when `tensors` all live on the CPU as f32 and none of them records autograd ops.
 pub fn usable(tensors: &[&Tensor]) -> bool {
     tensors
@@ -69,6 +162,9 @@ pub fn conv1d_same(
 ) -> Vec<f32> {
     let span = (width - 1) * dilation + 1;
     let left = (span - 1) / 2;
+    if width == 1 {
+        return pointwise(x, batch * len, cin, kernel, cout, bias, None);
+    }
     let nonzero = x.par_iter().filter(|v| **v != 0.0).count();
     let mut out = vec![0f32; batch * len * cout];
     if (nonzero as f64) < SPARSE_DENSITY * x.len() as f64 {
@@ -106,6 +202,66 @@ pub fn conv1d_same(
             matmul_into(dst, &cols[..rows * kdim], kernel, rows, kdim, cout, bias.is_some());
         },
     );
+    out
+}
+
+/// A width-1 convolution (a dense layer per position) over `[rows, cin]`, optionally on
+/// `act(x * scale + shift)` — the preceding batch norm and activation — computed block by
+/// block into a cache-sized buffer instead of as a whole tensor of its own.
+pub fn pointwise(
+    x: &[f32],
+    rows: usize,
+    cin: usize,
+    kernel: &[f32],
+    cout: usize,
+    bias: Option<&[f32]>,
+    pre: Option<(&[f32], &[f32], crate::layers::Activation)>,
+) -> Vec<f32> {
+    assert!(x.len() == rows * cin && kernel.len() == cin * cout);
+    let mut out = vec![0f32; rows * cout];
+    let run = |dst: &mut [f32], src: &[f32]| {
+        let m = dst.len() / cout;
+        if let Some(bias) = bias {
+            for row in dst.chunks_exact_mut(cout) {
+                row.copy_from_slice(bias);
+            }
+        }
+        matmul_into(dst, src, kernel, m, cin, cout, bias.is_some());
+    };
+    match pre {
+        None => out.par_chunks_mut(CHUNK * cout).zip(x.par_chunks(CHUNK * cin)).for_each(|(dst, src)| run(dst, src)),
+        Some((scale, shift, act)) => {
+            let done = with_activation!(act, f => {
+                out.par_chunks_mut(CHUNK * cout).zip(x.par_chunks(CHUNK * cin)).for_each_init(
+                    || vec![0f32; CHUNK * cin],
+                    |buf, (dst, src)| {
+                        let buf = &mut buf[..src.len()];
+                        map_rows(buf, src, cin, scale, shift, &f);
+                        run(dst, buf);
+                    },
+                )
+            });
+            if done.is_none() {
+                // Softmax has no per-element form: normalise whole rows first.
+                let y = softmax_rows(&scale_shift_map(x, cin, scale, shift, |v| v), cin);
+                return pointwise(&y, rows, cin, kernel, cout, bias, None);
+            }
+        }
+    }
+    out
+}
+
+fn softmax_rows(x: &[f32], ch: usize) -> Vec<f32> {
+    let mut out = x.to_vec();
+    for row in out.chunks_exact_mut(ch) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0;
+        for v in row.iter_mut() {
+            *v = (*v - max).exp();
+            sum += *v;
+        }
+        row.iter_mut().for_each(|v| *v /= sum);
+    }
     out
 }
 
@@ -152,11 +308,155 @@ fn conv_sparse(
 
 /// `y = act(x * scale + shift)` per channel over `[rows, ch]`, in parallel.
 pub fn scale_shift_map(x: &[f32], ch: usize, scale: &[f32], shift: &[f32], act: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+    assert!(scale.len() == ch && shift.len() == ch && x.len() % ch == 0);
+    let mut out = vec![0f32; x.len()];
+    out.par_chunks_mut(CHUNK * ch)
+        .zip(x.par_chunks(CHUNK * ch))
+        .for_each(|(o, i)| map_rows(o, i, ch, scale, shift, &act));
+    out
+}
+
+/// `act(x * kernel + bias)` for `x [rows, k]`, `kernel [k, n]`: each block of rows is
+/// multiplied and activated while it is still in cache, on all threads (the product and
+/// a separate activation pass over Shorkie's 5,215-track head cost twice the product alone).
+#[allow(clippy::too_many_arguments)]
+pub fn dense_act(x: &[f32], rows: usize, k: usize, kernel: &[f32], n: usize, bias: Option<&[f32]>, act: crate::layers::Activation) -> Option<Vec<f32>> {
+    assert!(x.len() == rows * k && kernel.len() == k * n && bias.is_none_or(|b| b.len() == n));
+    // Rows per block: enough for the product to run at full speed, few enough that both
+    // threads get work for a single sequence.
+    const BLOCK: usize = 256;
+    with_activation!(act, f => {
+        let mut out = vec![0f32; rows * n];
+        out.par_chunks_mut(BLOCK * n).zip(x.par_chunks(BLOCK * k)).for_each(|(dst, src)| {
+            let m = dst.len() / n;
+            if let Some(bias) = bias {
+                for row in dst.chunks_exact_mut(n) {
+                    row.copy_from_slice(bias);
+                }
+            }
+            matmul_into(dst, src, kernel, m, k, n, bias.is_some());
+            map_in_place(dst, &f);
+        });
+        out
+    })
+}
+
+/// `first + y * scale` per channel over `[rows, ch]` (a residual branch's learned scale).
+pub fn scaled_add(first: &[f32], y: &[f32], ch: usize, scale: &[f32]) -> Vec<f32> {
+    assert!(first.len() == y.len() && scale.len() == ch && y.len() % ch == 0);
+    let mut out = vec![0f32; y.len()];
+    out.par_chunks_mut(CHUNK * ch)
+        .zip(first.par_chunks(CHUNK * ch).zip(y.par_chunks(CHUNK * ch)))
+        .for_each(|(o, (f, y))| {
+            for ((orow, frow), yrow) in o.chunks_exact_mut(ch).zip(f.chunks_exact(ch)).zip(y.chunks_exact(ch)) {
+                for (((o, &a), &b), &s) in orow.iter_mut().zip(frow).zip(yrow).zip(scale) {
+                    *o = a + b * s;
+                }
+            }
+        });
+    out
+}
+
+/// Keras `MaxPool1D(pool, padding="same")` over `[batch, len, ch]`: output length
+/// ceil(len / pool); TF pads with the extra position on the right and padding never wins,
+/// so each window is the positions it covers inside the sequence.
+pub fn max_pool_same(x: &[f32], batch: usize, len: usize, ch: usize, pool: usize) -> Vec<f32> {
+    assert!(x.len() == batch * len * ch && pool >= 1);
+    let out_len = len.div_ceil(pool);
+    let left = (out_len * pool - len) / 2;
+    let mut out = vec![0f32; batch * out_len * ch];
+    out.par_chunks_mut(CHUNK * ch).enumerate().for_each(|(chunk, o)| {
+        for (r, orow) in o.chunks_exact_mut(ch).enumerate() {
+            let g = chunk * CHUNK + r;
+            let (b, j) = (g / out_len, g % out_len);
+            let start = (j * pool).saturating_sub(left);
+            let end = (j * pool + pool - left).min(len);
+            let base = b * len * ch;
+            orow.copy_from_slice(&x[base + start * ch..base + (start + 1) * ch]);
+            for p in start + 1..end {
+                for (o, &v) in orow.iter_mut().zip(&x[base + p * ch..base + (p + 1) * ch]) {
+                    *o = o.max(v);
+                }
+            }
+        }
+    });
+    out
+}
+
+/// `a + b` element-wise, in parallel (candle's own pool for element-wise ops competes with
+/// rayon's threads for the same cores).
+pub fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
+    assert_eq!(a.len(), b.len());
+    let mut out = vec![0f32; a.len()];
+    out.par_chunks_mut(1 << 14).zip(a.par_chunks(1 << 14).zip(b.par_chunks(1 << 14))).for_each(|(o, (a, b))| {
+        for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
+            *o = x + y;
+        }
+    });
+    out
+}
+
+/// Keras `LayerNormalization` over the last axis of `[rows, ch]`: two-pass mean and
+/// variance per row, `(x - mean) / sqrt(var + eps) * gamma + beta`.
+pub fn layer_norm(x: &[f32], ch: usize, gamma: &[f32], beta: &[f32], eps: f32) -> Vec<f32> {
+    assert!(gamma.len() == ch && beta.len() == ch && x.len() % ch == 0);
     let mut out = vec![0f32; x.len()];
     out.par_chunks_mut(CHUNK * ch).zip(x.par_chunks(CHUNK * ch)).for_each(|(o, i)| {
-        for (orow, irow) in o.chunks_mut(ch).zip(i.chunks(ch)) {
-            for c in 0..ch {
-                orow[c] = act(irow[c] * scale[c] + shift[c]);
+        for (orow, irow) in o.chunks_exact_mut(ch).zip(i.chunks_exact(ch)) {
+            let mean = irow.iter().sum::<f32>() / ch as f32;
+            let var = irow.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / ch as f32;
+            let inv = 1.0 / (var + eps).sqrt();
+            for (((o, &v), &g), &b) in orow.iter_mut().zip(irow).zip(gamma).zip(beta) {
+                *o = (v - mean) * inv * g + b;
+            }
+        }
+    });
+    out
+}
+
+/// `up` repeated `stride` times along the length, plus `skip`: `[batch, len, ch]` and
+/// `[batch, len * stride, ch]` (the U-net join).
+pub fn upsample_add(up: &[f32], skip: &[f32], ch: usize, stride: usize) -> Vec<f32> {
+    assert!(skip.len() == up.len() * stride && up.len() % ch == 0);
+    let mut out = vec![0f32; skip.len()];
+    out.par_chunks_mut(CHUNK * ch).zip(skip.par_chunks(CHUNK * ch)).enumerate().for_each(|(chunk, (o, s))| {
+        for (r, (orow, srow)) in o.chunks_exact_mut(ch).zip(s.chunks_exact(ch)).enumerate() {
+            let src = (chunk * CHUNK + r) / stride;
+            for ((o, &a), &b) in orow.iter_mut().zip(&up[src * ch..(src + 1) * ch]).zip(srow) {
+                *o = a + b;
+            }
+        }
+    });
+    out
+}
+
+/// Per-channel "same" convolution over `[batch, len, ch]` with taps `[width, ch]` (a
+/// depthwise convolution, depth multiplier 1), summed tap by tap in order as the
+/// reference does.
+pub fn depthwise_same(x: &[f32], batch: usize, len: usize, ch: usize, taps: &[f32], width: usize) -> Vec<f32> {
+    assert!(x.len() == batch * len * ch && taps.len() == width * ch);
+    let left = (width - 1) / 2;
+    let mut out = vec![0f32; x.len()];
+    out.par_chunks_mut(CHUNK * ch).enumerate().for_each(|(chunk, o)| {
+        for (r, orow) in o.chunks_exact_mut(ch).enumerate() {
+            let g = chunk * CHUNK + r;
+            let (b, p) = (g / len, g % len);
+            for t in 0..width {
+                let q = p as isize + t as isize - left as isize;
+                let tap = &taps[t * ch..(t + 1) * ch];
+                if q < 0 || q >= len as isize {
+                    continue;
+                }
+                let src = &x[(b * len + q as usize) * ch..(b * len + q as usize + 1) * ch];
+                if t == 0 {
+                    for ((o, &v), &w) in orow.iter_mut().zip(src).zip(tap) {
+                        *o = v * w;
+                    }
+                } else {
+                    for ((o, &v), &w) in orow.iter_mut().zip(src).zip(tap) {
+                        *o += v * w;
+                    }
+                }
             }
         }
     });
@@ -221,16 +521,7 @@ pub fn gelu_tanh(x: f32) -> f32 {
 /// `act(x * scale + shift)` per channel, with the activation's code inlined into the loop
 /// (so it vectorises); None for activations without a scalar form (softmax).
 pub fn scale_shift_act(x: &[f32], ch: usize, scale: &[f32], shift: &[f32], act: crate::layers::Activation) -> Option<Vec<f32>> {
-    use crate::layers::Activation as A;
-    Some(match act {
-        A::Linear => scale_shift_map(x, ch, scale, shift, |v| v),
-        A::Relu => scale_shift_map(x, ch, scale, shift, |v: f32| v.max(0.0)),
-        A::Gelu => scale_shift_map(x, ch, scale, shift, gelu_tanh),
-        A::Softplus => scale_shift_map(x, ch, scale, shift, softplus),
-        A::Sigmoid => scale_shift_map(x, ch, scale, shift, |v: f32| 1.0 / (1.0 + exp_f32(-v))),
-        A::Exp => scale_shift_map(x, ch, scale, shift, exp_f32),
-        other => scale_shift_map(x, ch, scale, shift, other.scalar()?),
-    })
+    with_activation!(act, f => scale_shift_map(x, ch, scale, shift, f))
 }
 
 #[cfg(test)]

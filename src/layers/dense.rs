@@ -57,6 +57,19 @@ pub fn linear(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Result<Tens
     let in_dim = *dims.last().expect("rank >= 1");
     let rows: usize = dims[..dims.len() - 1].iter().product();
     let out_dim = kernel.dims()[1];
+    let mut parts = vec![x, kernel];
+    parts.extend(bias);
+    if crate::layers::cpu::usable(&parts) {
+        let bias = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
+        let out = crate::layers::cpu::with_slice(x, |xs| {
+            crate::layers::cpu::with_slice(kernel, |ks| crate::layers::cpu::dense_act(xs, rows, in_dim, ks, out_dim, bias.as_deref(), crate::layers::Activation::Linear))
+        })??;
+        if let Some(out) = out {
+            let mut out_dims = dims;
+            *out_dims.last_mut().expect("rank >= 1") = out_dim;
+            return Ok(Tensor::from_vec(out, out_dims, x.device())?);
+        }
+    }
     let y = x.reshape((rows, in_dim))?.matmul(kernel)?;
     let y = match bias {
         Some(b) => y.broadcast_add(b)?,
@@ -69,22 +82,26 @@ pub fn linear(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Result<Tens
 
 impl Dense {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        // Inference on the CPU: bias and activation in one parallel pass over the product
+        // Inference on the CPU: product, bias and activation block by block on all threads
         // (candle's element-wise ops are one pass each, on one thread; for Shorkie's
         // 5,215-track softplus head they took twice as long as the matrix product).
-        if let (true, Some(_)) = (crate::layers::cpu::usable(&[x, &self.kernel]), self.activation.scalar()) {
-            if self.bias.as_ref().is_none_or(|b| crate::layers::cpu::usable(&[b])) {
-                let y = linear(x, &self.kernel, None)?;
-                let ch = self.out_dim();
-                let shift: Vec<f32> = match &self.bias {
-                    Some(b) => b.to_vec1()?,
-                    None => vec![0.0; ch],
-                };
-                let scale = vec![1.0f32; ch];
-                let out = crate::layers::cpu::with_slice(&y, |ys| crate::layers::cpu::scale_shift_act(ys, ch, &scale, &shift, self.activation))?;
-                if let Some(out) = out {
-                    return Ok(Tensor::from_vec(out, y.shape(), y.device())?);
-                }
+        let mut parts = vec![x, &self.kernel];
+        parts.extend(self.bias.as_ref());
+        if crate::layers::cpu::usable(&parts) {
+            let dims = x.dims().to_vec();
+            let in_dim = *dims.last().expect("rank >= 1");
+            let rows: usize = dims[..dims.len() - 1].iter().product();
+            let n = self.out_dim();
+            let out = crate::layers::cpu::with_slice(x, |xs| {
+                crate::layers::cpu::with_slice(&self.kernel, |ks| match &self.bias {
+                    Some(b) => crate::layers::cpu::with_slice(b, |bs| crate::layers::cpu::dense_act(xs, rows, in_dim, ks, n, Some(bs), self.activation)),
+                    None => Ok(crate::layers::cpu::dense_act(xs, rows, in_dim, ks, n, None, self.activation)),
+                })
+            })???;
+            if let Some(out) = out {
+                let mut out_dims = dims;
+                *out_dims.last_mut().expect("rank >= 1") = n;
+                return Ok(Tensor::from_vec(out, out_dims, x.device())?);
             }
         }
         let y = linear(x, &self.kernel, self.bias.as_ref())?;

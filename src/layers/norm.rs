@@ -45,6 +45,17 @@ impl BatchNorm {
         self.forward_act(x, Activation::Linear)
     }
 
+    /// The inference-time normalisation as one scale and shift per channel; None while
+    /// training (batch statistics).
+    pub fn folded(&self) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
+        if self.train.is_training() {
+            return Ok(None);
+        }
+        let scale = (&self.gamma / (&self.moving_variance + self.eps)?.sqrt()?)?;
+        let shift = (&self.beta - (&self.moving_mean * &scale)?)?;
+        Ok(Some((scale.to_dtype(candle_core::DType::F32)?.to_vec1()?, shift.to_dtype(candle_core::DType::F32)?.to_vec1()?)))
+    }
+
     /// Normalisation followed by `act`, fused into one pass on the CPU.
     pub fn forward_act(&self, x: &Tensor, act: Activation) -> Result<Tensor> {
         if self.train.is_training() {
@@ -99,6 +110,13 @@ impl LayerNorm {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if cpu::usable(&[x, &self.gamma, &self.beta]) {
+            let ch = self.gamma.dim(0)?;
+            let gamma: Vec<f32> = self.gamma.to_vec1()?;
+            let beta: Vec<f32> = self.beta.to_vec1()?;
+            let out = cpu::with_slice(x, |xs| cpu::layer_norm(xs, ch, &gamma, &beta, self.eps as f32))?;
+            return Ok(Tensor::from_vec(out, x.shape(), x.device())?);
+        }
         let mean = x.mean_keepdim(D::Minus1)?;
         let centred = x.broadcast_sub(&mean)?;
         let var = centred.sqr()?.mean_keepdim(D::Minus1)?;

@@ -11,6 +11,10 @@ pub fn max_pool_same(x: &Tensor, pool: usize) -> Result<Tensor> {
         return Ok(x.clone());
     }
     let (batch, len, ch) = x.dims3()?;
+    if crate::layers::cpu::usable(&[x]) {
+        let out = crate::layers::cpu::with_slice(x, |xs| crate::layers::cpu::max_pool_same(xs, batch, len, ch, pool))?;
+        return Ok(Tensor::from_vec(out, (batch, len.div_ceil(pool), ch), x.device())?);
+    }
     let out_len = len.div_ceil(pool);
     let pad = out_len * pool - len;
     // TF splits "same" padding with the extra position on the right and never lets it

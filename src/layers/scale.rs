@@ -20,4 +20,17 @@ impl Scale {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(x.broadcast_mul(&self.scale)?)
     }
+
+    /// `first + forward(y)`, the residual join, in one parallel pass on the CPU.
+    pub fn add_to(&self, first: &Tensor, y: &Tensor) -> Result<Tensor> {
+        if crate::layers::cpu::usable(&[first, y, &self.scale]) && first.dims() == y.dims() {
+            let ch = self.scale.dim(0)?;
+            let scale: Vec<f32> = self.scale.to_vec1()?;
+            let out = crate::layers::cpu::with_slice(first, |f| {
+                crate::layers::cpu::with_slice(y, |y| crate::layers::cpu::scaled_add(f, y, ch, &scale))
+            })??;
+            return Ok(Tensor::from_vec(out, y.shape(), y.device())?);
+        }
+        Ok((first + self.forward(y)?)?)
+    }
 }
