@@ -46,6 +46,13 @@ impl Activation {
     }
 
     pub fn forward(self, x: &Tensor) -> Result<Tensor> {
+        if self != Activation::Linear && self != Activation::Softmax && crate::layers::cpu::usable(&[x]) {
+            let ch = x.dims().last().copied().unwrap_or(1).max(1);
+            let (ones, zeros) = (vec![1f32; ch], vec![0f32; ch]);
+            if let Some(out) = crate::layers::cpu::with_slice(x, |xs| crate::layers::cpu::scale_shift_act(xs, ch, &ones, &zeros, self))? {
+                return Ok(Tensor::from_vec(out, x.shape(), x.device())?);
+            }
+        }
         Ok(match self {
             Activation::Linear => x.clone(),
             Activation::Relu => x.relu()?,

@@ -7,6 +7,7 @@ use candle_nn::Init;
 
 use crate::builder::{Builder, KerasClass};
 use crate::error::Result;
+use crate::layers::cpu;
 use crate::layers::dense::{kaiming, linear};
 
 #[derive(Debug, Clone)]
@@ -82,6 +83,10 @@ impl MultiheadAttention {
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (batch, len, _) = x.dims3()?;
+        let weights = [x, &self.q, &self.k, &self.v, &self.r_k, &self.r_w_bias, &self.r_r_bias];
+        if self.num_position_features > 0 && cpu::usable(&weights) {
+            return self.forward_cpu(x, batch, len);
+        }
         let q = self.split_heads(&linear(x, &self.q, None)?, self.key_size)?;
         let k = self.split_heads(&linear(x, &self.k, None)?, self.key_size)?;
         let v = self.split_heads(&linear(x, &self.v, None)?, self.value_size)?;
@@ -107,6 +112,28 @@ impl MultiheadAttention {
         let weights = crate::layers::activation::softmax(&logits)?;
         let out = weights.matmul(&v)?; // [B, H, T, V]
         let out = out.transpose(1, 2)?.reshape((batch, len, self.heads * self.value_size))?;
+        linear(&out, &self.embedding, Some(&self.embedding_bias))
+    }
+}
+
+impl MultiheadAttention {
+    /// Inference on the CPU: the projections as block-parallel products, then every
+    /// (sequence, head) attention as one task (candle's path makes ~20 tensors per layer).
+    fn forward_cpu(&self, x: &Tensor, batch: usize, len: usize) -> Result<Tensor> {
+        let q = linear(x, &self.q, None)?;
+        let k = linear(x, &self.k, None)?;
+        let v = linear(x, &self.v, None)?;
+        let features = positional_features(len, self.basis_len, self.num_position_features, x.device())?;
+        let r_k = linear(&features, &self.r_k, None)?;
+        let shape = cpu::AttentionShape { batch, len, heads: self.heads, key: self.key_size, value: self.value_size };
+        let r_w: Vec<f32> = self.r_w_bias.flatten_all()?.to_vec1()?;
+        let r_r: Vec<f32> = self.r_r_bias.flatten_all()?.to_vec1()?;
+        let out = cpu::with_slice(&q, |q| {
+            cpu::with_slice(&k, |k| {
+                cpu::with_slice(&v, |v| cpu::with_slice(&r_k, |rk| cpu::relative_attention(q, k, v, rk, &r_w, &r_r, &shape)))
+            })
+        })????;
+        let out = Tensor::from_vec(out, (batch, len, self.heads * self.value_size), x.device())?;
         linear(&out, &self.embedding, Some(&self.embedding_bias))
     }
 }

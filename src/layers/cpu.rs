@@ -463,6 +463,99 @@ pub fn depthwise_same(x: &[f32], batch: usize, len: usize, ch: usize, taps: &[f3
     out
 }
 
+/// Shapes of one relative-position attention call.
+pub struct AttentionShape {
+    pub batch: usize,
+    pub len: usize,
+    pub heads: usize,
+    pub key: usize,
+    pub value: usize,
+}
+
+/// Enformer/Transformer-XL attention for every (sequence, head) pair in parallel:
+/// `softmax((q s + r_w) k^T + shift((q s + r_r) r_k^T)) v`, with `q, k [B, T, H*K]`,
+/// `v [B, T, H*V]`, `r_k [2T-1, H*K]`, biases `[H*K]` and `s = K^-1/2`; `[B, T, H*V]`.
+/// Query `i` reads key `j` at distance row `T-1-i+j` of `r_k`.
+#[allow(clippy::too_many_arguments)]
+pub fn relative_attention(q: &[f32], k: &[f32], v: &[f32], r_k: &[f32], r_w: &[f32], r_r: &[f32], shape: &AttentionShape) -> Vec<f32> {
+    let AttentionShape { batch, len: t, heads, key, value } = *shape;
+    let (hk, hv, dists) = (heads * key, heads * value, 2 * t - 1);
+    assert!(q.len() == batch * t * hk && k.len() == q.len() && v.len() == batch * t * hv);
+    assert!(r_k.len() == dists * hk && r_w.len() == hk && r_r.len() == hk);
+    let scale = (key as f32).powf(-0.5);
+    let jobs: Vec<Vec<f32>> = (0..batch * heads)
+        .into_par_iter()
+        .map(|job| {
+            let (b, h) = (job / heads, job % heads);
+            let mut qw = vec![0f32; t * key];
+            let mut qr = vec![0f32; t * key];
+            for i in 0..t {
+                let row = &q[(b * t + i) * hk + h * key..(b * t + i) * hk + (h + 1) * key];
+                for d in 0..key {
+                    let qs = row[d] * scale;
+                    qw[i * key + d] = qs + r_w[h * key + d];
+                    qr[i * key + d] = qs + r_r[h * key + d];
+                }
+            }
+            let mut content = vec![0f32; t * t];
+            let mut relative = vec![0f32; t * dists];
+            // SAFETY: every pointer/stride pair below addresses inside its slice: k and r_k
+            // are read transposed (column stride hk) from this head's key columns.
+            unsafe {
+                gemm::gemm(
+                    t, t, key,
+                    content.as_mut_ptr(), 1, t as isize, false,
+                    qw.as_ptr(), 1, key as isize,
+                    k.as_ptr().add(b * t * hk + h * key), hk as isize, 1,
+                    1.0, 1.0, false, false, false, Parallelism::None,
+                );
+                gemm::gemm(
+                    t, dists, key,
+                    relative.as_mut_ptr(), 1, dists as isize, false,
+                    qr.as_ptr(), 1, key as isize,
+                    r_k.as_ptr().add(h * key), hk as isize, 1,
+                    1.0, 1.0, false, false, false, Parallelism::None,
+                );
+            }
+            for i in 0..t {
+                let row = &mut content[i * t..(i + 1) * t];
+                let rel = &relative[i * dists + (t - 1 - i)..i * dists + (t - 1 - i) + t];
+                for (c, &r) in row.iter_mut().zip(rel) {
+                    *c += r;
+                }
+                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut sum = 0f32;
+                for c in row.iter_mut() {
+                    *c = exp_f32(*c - max);
+                    sum += *c;
+                }
+                let inv = 1.0 / sum;
+                row.iter_mut().for_each(|c| *c *= inv);
+            }
+            let mut out = vec![0f32; t * value];
+            // SAFETY: v is read as this head's [t, value] block with row stride hv.
+            unsafe {
+                gemm::gemm(
+                    t, value, t,
+                    out.as_mut_ptr(), 1, value as isize, false,
+                    content.as_ptr(), 1, t as isize,
+                    v.as_ptr().add(b * t * hv + h * value), 1, hv as isize,
+                    1.0, 1.0, false, false, false, Parallelism::None,
+                );
+            }
+            out
+        })
+        .collect();
+    let mut out = vec![0f32; batch * t * hv];
+    for (job, head_out) in jobs.iter().enumerate() {
+        let (b, h) = (job / heads, job % heads);
+        for i in 0..t {
+            out[(b * t + i) * hv + h * value..(b * t + i) * hv + (h + 1) * value].copy_from_slice(&head_out[i * value..(i + 1) * value]);
+        }
+    }
+    out
+}
+
 /// `e^x` in f32, written so that loops over it vectorise (no branches, no libm calls):
 /// Cody–Waite reduction to `r` in [-ln2/2, ln2/2], Cephes' degree-6 polynomial for `e^r`
 /// (about 1 ulp), and `2^n` built in the exponent bits. The input is clamped to
