@@ -75,3 +75,120 @@ fn fused_scale_shift_gelu_matches_candle() {
     let got = cpu::scale_shift_map(&xs, 6, &scale.to_vec1().unwrap(), &shift.to_vec1().unwrap(), cpu::gelu_tanh);
     assert!(max_diff(&want, &got) < 1e-5);
 }
+
+/// A copy of `t` that records autograd ops, so layers take candle's generic path.
+fn tracked(t: &Tensor) -> Tensor {
+    candle_core::Var::from_tensor(t).unwrap().as_tensor().clone()
+}
+
+fn flat(t: &Tensor) -> Vec<f32> {
+    t.flatten_all().unwrap().to_vec1().unwrap()
+}
+
+#[test]
+fn dense_with_activation_matches_candle() {
+    let dev = Device::Cpu;
+    // 600 rows: blocks of 256 plus a short one.
+    let x = Tensor::randn(0f32, 1., (2, 300, 9), &dev).unwrap();
+    let k = Tensor::randn(0f32, 1., (9, 13), &dev).unwrap();
+    let b = Tensor::randn(0f32, 1., 13, &dev).unwrap();
+    for act in [shorkie::layers::Activation::Softplus, shorkie::layers::Activation::Gelu, shorkie::layers::Activation::Linear] {
+        let want = flat(&act.forward(&linear(&tracked(&x), &tracked(&k), Some(&tracked(&b))).unwrap()).unwrap());
+        let got = cpu::dense_act(&flat(&x), 600, 9, &flat(&k), 13, Some(&flat(&b)), act).unwrap();
+        assert!(max_diff(&want, &got) < 1e-4, "{act:?}");
+    }
+    assert!(cpu::dense_act(&flat(&x), 600, 9, &flat(&k), 13, None, shorkie::layers::Activation::Softmax).is_none());
+}
+
+#[test]
+fn pointwise_with_fused_norm_matches_two_steps() {
+    let dev = Device::Cpu;
+    let x = Tensor::randn(0f32, 2., (3, 101, 8), &dev).unwrap();
+    let k = Tensor::randn(0f32, 1., (1, 8, 5), &dev).unwrap();
+    let b = Tensor::randn(0f32, 1., 5, &dev).unwrap();
+    let (scale, shift) = (flat(&Tensor::randn(0f32, 1., 8, &dev).unwrap()), flat(&Tensor::randn(0f32, 1., 8, &dev).unwrap()));
+    let act = cpu::scale_shift_map(&flat(&x), 8, &scale, &shift, cpu::gelu_tanh);
+    let act = Tensor::from_vec(act, (3, 101, 8), &dev).unwrap();
+    let want = generic_conv(&act, &k, Some(&b), 1);
+    let got = cpu::pointwise(&flat(&x), 303, 8, &flat(&k), 5, Some(&flat(&b)), Some((&scale, &shift, shorkie::layers::Activation::Gelu)));
+    assert!(max_diff(&want, &got) < 1e-4);
+}
+
+#[test]
+fn max_pool_matches_candle_for_even_and_odd_lengths() {
+    let dev = Device::Cpu;
+    for (len, pool) in [(10usize, 2usize), (11, 2), (11, 3), (7, 4)] {
+        let x = Tensor::randn(0f32, 1., (2, len, 3), &dev).unwrap();
+        let want = flat(&shorkie::layers::reshape::max_pool_same(&tracked(&x), pool).unwrap());
+        let got = cpu::max_pool_same(&flat(&x), 2, len, 3, pool);
+        assert_eq!(want, got, "len {len} pool {pool}");
+    }
+}
+
+#[test]
+fn layer_norm_upsample_add_and_depthwise_match_candle() {
+    let dev = Device::Cpu;
+    let x = Tensor::randn(0f32, 3., (2, 37, 6), &dev).unwrap();
+    let gamma = Tensor::randn(0f32, 1., 6, &dev).unwrap();
+    let beta = Tensor::randn(0f32, 1., 6, &dev).unwrap();
+    let mean = x.mean_keepdim(2).unwrap();
+    let centred = x.broadcast_sub(&mean).unwrap();
+    let var = centred.sqr().unwrap().mean_keepdim(2).unwrap();
+    let want = centred.broadcast_div(&(var + 1e-3).unwrap().sqrt().unwrap()).unwrap().broadcast_mul(&gamma).unwrap().broadcast_add(&beta).unwrap();
+    let got = cpu::layer_norm(&flat(&x), 6, &flat(&gamma), &flat(&beta), 1e-3);
+    assert!(max_diff(&flat(&want), &got) < 1e-5);
+
+    let skip = Tensor::randn(0f32, 1., (2, 74, 6), &dev).unwrap();
+    let want = (shorkie::layers::reshape::upsample(&x, 2).unwrap() + &skip).unwrap();
+    assert_eq!(flat(&want), cpu::upsample_add(&flat(&x), &flat(&skip), 6, 2));
+
+    for width in [3usize, 4] {
+        let taps = Tensor::randn(0f32, 1., (width, 6), &dev).unwrap();
+        let (left, right) = shorkie::layers::conv::same_padding(width);
+        let padded = x.pad_with_zeros(1, left, right).unwrap();
+        let mut want = padded.narrow(1, 0, 37).unwrap().broadcast_mul(&taps.get(0).unwrap()).unwrap();
+        for t in 1..width {
+            want = (want + padded.narrow(1, t, 37).unwrap().broadcast_mul(&taps.get(t).unwrap()).unwrap()).unwrap();
+        }
+        let got = cpu::depthwise_same(&flat(&x), 2, 37, 6, &flat(&taps), width);
+        assert!(max_diff(&flat(&want), &got) < 1e-6, "width {width}");
+    }
+}
+
+#[test]
+fn relative_attention_matches_a_direct_sum() {
+    let dev = Device::Cpu;
+    let (batch, t, heads, key, value) = (2usize, 9usize, 3usize, 4usize, 5usize);
+    let r = |n: usize| flat(&Tensor::randn(0f32, 1., n, &dev).unwrap());
+    let (q, k, v) = (r(batch * t * heads * key), r(batch * t * heads * key), r(batch * t * heads * value));
+    let (rk, rw, rr) = (r((2 * t - 1) * heads * key), r(heads * key), r(heads * key));
+    let shape = cpu::AttentionShape { batch, len: t, heads, key, value };
+    let got = cpu::relative_attention(&q, &k, &v, &rk, &rw, &rr, &shape);
+    let (hk, hv) = (heads * key, heads * value);
+    let s = 1.0 / (key as f64).sqrt();
+    for b in 0..batch {
+        for h in 0..heads {
+            for i in 0..t {
+                let logits: Vec<f64> = (0..t)
+                    .map(|j| {
+                        (0..key)
+                            .map(|d| {
+                                let qs = q[(b * t + i) * hk + h * key + d] as f64 * s;
+                                (qs + rw[h * key + d] as f64) * k[(b * t + j) * hk + h * key + d] as f64
+                                    + (qs + rr[h * key + d] as f64) * rk[(t - 1 - i + j) * hk + h * key + d] as f64
+                            })
+                            .sum()
+                    })
+                    .collect();
+                let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let e: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
+                let z: f64 = e.iter().sum();
+                for c in 0..value {
+                    let want: f64 = (0..t).map(|j| e[j] / z * v[(b * t + j) * hv + h * value + c] as f64).sum();
+                    let g = got[(b * t + i) * hv + h * value + c] as f64;
+                    assert!((g - want).abs() < 1e-5, "b {b} h {h} i {i} c {c}: {g} vs {want}");
+                }
+            }
+        }
+    }
+}
