@@ -110,8 +110,28 @@ fn pointwise_with_fused_norm_matches_two_steps() {
     let act = cpu::scale_shift_map(&flat(&x), 8, &scale, &shift, cpu::gelu_tanh);
     let act = Tensor::from_vec(act, (3, 101, 8), &dev).unwrap();
     let want = generic_conv(&act, &k, Some(&b), 1);
-    let got = cpu::pointwise(&flat(&x), 303, 8, &flat(&k), 5, Some(&flat(&b)), Some((&scale, &shift, shorkie::layers::Activation::Gelu)));
+    let pre = Some((&scale[..], &shift[..], shorkie::layers::Activation::Gelu));
+    let got = cpu::pointwise(&flat(&x), 303, 8, &flat(&k), 5, Some(&flat(&b)), pre, None);
     assert!(max_diff(&want, &got) < 1e-4);
+    // With a residual join: first + s * conv.
+    let first = flat(&Tensor::randn(0f32, 1., (3, 101, 5), &dev).unwrap());
+    let s = flat(&Tensor::randn(0f32, 1., 5, &dev).unwrap());
+    let joined = cpu::pointwise(&flat(&x), 303, 8, &flat(&k), 5, Some(&flat(&b)), pre, Some((&first, &s)));
+    let want_joined: Vec<f32> = got.iter().zip(&first).enumerate().map(|(i, (g, f))| f + g * s[i % 5]).collect();
+    assert_eq!(want_joined, joined);
+}
+
+#[test]
+fn max_pool_with_fused_norm_matches_two_steps() {
+    let dev = Device::Cpu;
+    let x = Tensor::randn(0f32, 2., (2, 261, 7), &dev).unwrap();
+    let (scale, shift) = (flat(&Tensor::randn(0f32, 1., 7, &dev).unwrap()), flat(&Tensor::randn(0f32, 1., 7, &dev).unwrap()));
+    for pool in [1usize, 2, 3] {
+        let pooled = cpu::max_pool_same(&flat(&x), 2, 261, 7, pool);
+        let want = cpu::scale_shift_map(&pooled, 7, &scale, &shift, cpu::gelu_tanh);
+        let got = cpu::max_pool_scale_shift_act(&flat(&x), 2, 261, 7, pool, &scale, &shift, shorkie::layers::Activation::Gelu).unwrap();
+        assert_eq!(want, got, "pool {pool}");
+    }
 }
 
 #[test]

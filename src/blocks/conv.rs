@@ -102,9 +102,42 @@ impl ConvNac {
         r.pool(self.pool);
     }
 
+    /// `first + scale * forward(first)`, the width-1 residual branch of a res_tower step,
+    /// in one fused pass on the CPU when it applies.
+    fn forward_scaled_into(&self, first: &Tensor, scale: &Scale) -> Result<Tensor> {
+        if !self.residual && self.pool <= 1 {
+            if let (Some((s, b)), Some(factors)) = (self.norm.folded_batch()?, scale.cpu_factors()?) {
+                if let Some(y) = self.conv.forward_after(first, &s, &b, self.act, Some((first, &factors)))? {
+                    return Ok(y);
+                }
+            }
+        }
+        scale.add_to(first, &self.forward(first)?)
+    }
+
+    /// `forward(max_pool_same(x, pool))`, pooling, normalising and activating in one pass
+    /// on the CPU when it applies.
+    fn forward_pooled(&self, x: &Tensor, pool: usize) -> Result<Tensor> {
+        if !self.residual && crate::layers::cpu::usable(&[x]) {
+            if let Some((scale, shift)) = self.norm.folded_batch()? {
+                let (batch, len, ch) = x.dims3()?;
+                if scale.len() == ch {
+                    let act = crate::layers::cpu::with_slice(x, |xs| {
+                        crate::layers::cpu::max_pool_scale_shift_act(xs, batch, len, ch, pool, &scale, &shift, self.act)
+                    })?;
+                    if let Some(act) = act {
+                        let y = Tensor::from_vec(act, (batch, len.div_ceil(pool), ch), x.device())?;
+                        return max_pool_same(&self.conv.forward(&y)?, self.pool);
+                    }
+                }
+            }
+        }
+        self.forward(&max_pool_same(x, pool)?)
+    }
+
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let fused = match self.norm.folded_batch()? {
-            Some((scale, shift)) => self.conv.forward_after(x, &scale, &shift, self.act)?,
+            Some((scale, shift)) => self.conv.forward_after(x, &scale, &shift, self.act, None)?,
             None => None,
         };
         let mut y = match fused {
@@ -392,20 +425,36 @@ impl Block for ResTower {
     }
 
     fn forward(&self, x: &Tensor, reprs: &mut Reprs) -> Result<Tensor> {
+        // Each step's pool is applied by the next step's first convolution (fused with its
+        // norm and activation), the last one at the end.
         let mut x = x.clone();
+        let mut pending_pool = None;
         for step in &self.steps {
-            let first = step.first.forward(&x)?;
-            let mut y = first.clone();
-            for conv in &step.rest {
-                y = conv.forward(&y)?;
-            }
-            if let Some(scale) = &step.scale {
-                y = scale.add_to(&first, &y)?;
-            }
+            let first = match pending_pool {
+                Some(pool) => step.first.forward_pooled(&x, pool)?,
+                None => step.first.forward(&x)?,
+            };
+            let y = match (&step.scale, step.rest.as_slice()) {
+                (Some(scale), [only]) => only.forward_scaled_into(&first, scale)?,
+                _ => {
+                    let mut y = first.clone();
+                    for conv in &step.rest {
+                        y = conv.forward(&y)?;
+                    }
+                    match &step.scale {
+                        Some(scale) => scale.add_to(&first, &y)?,
+                        None => y,
+                    }
+                }
+            };
             reprs.push(&y);
-            x = max_pool_same(&y, step.pool)?;
+            x = y;
+            pending_pool = Some(step.pool);
         }
-        Ok(x)
+        match pending_pool {
+            Some(pool) => max_pool_same(&x, pool),
+            None => Ok(x),
+        }
     }
 }
 

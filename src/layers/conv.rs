@@ -44,19 +44,37 @@ impl Conv1D {
 
     /// `forward(act(x * scale + shift))` with the per-channel pre-activation (an inference
     /// batch norm and its activation) fused into the convolution on the CPU when the
-    /// kernel is width 1; None when that fast path does not apply.
-    pub fn forward_after(&self, x: &Tensor, scale: &[f32], shift: &[f32], act: crate::layers::Activation) -> Result<Option<Tensor>> {
+    /// kernel is width 1, and with `residual = (first, s)` the result `first + s * conv`
+    /// (a residual branch's learned scale); None when that fast path does not apply.
+    pub fn forward_after(
+        &self,
+        x: &Tensor,
+        scale: &[f32],
+        shift: &[f32],
+        act: crate::layers::Activation,
+        residual: Option<(&Tensor, &[f32])>,
+    ) -> Result<Option<Tensor>> {
         let (width, in_dim, out_dim) = self.kernel.dims3()?;
         let mut parts = vec![x, &self.kernel];
         parts.extend(self.bias.as_ref());
+        parts.extend(residual.map(|(first, _)| first));
         if width != 1 || !cpu::usable(&parts) || scale.len() != in_dim || shift.len() != in_dim {
             return Ok(None);
         }
         let (batch, len, _) = x.dims3()?;
+        if residual.is_some_and(|(first, s)| first.dims() != [batch, len, out_dim] || s.len() != out_dim) {
+            return Ok(None);
+        }
+        let first = residual.map(|(first, _)| first.contiguous()).transpose()?;
+        let bias = self.bias.as_ref().map(|b| b.to_vec1::<f32>()).transpose()?;
+        let run = |xs: &[f32], ks: &[f32], first: Option<&[f32]>| {
+            let residual = first.zip(residual.map(|(_, s)| s));
+            cpu::pointwise(xs, batch * len, in_dim, ks, out_dim, bias.as_deref(), Some((scale, shift, act)), residual)
+        };
         let out = cpu::with_slice(x, |xs| {
-            cpu::with_slice(&self.kernel, |ks| {
-                let bias = self.bias.as_ref().map(|b| b.to_vec1::<f32>()).transpose()?;
-                Ok::<_, crate::Error>(cpu::pointwise(xs, batch * len, in_dim, ks, out_dim, bias.as_deref(), Some((scale, shift, act))))
+            cpu::with_slice(&self.kernel, |ks| match &first {
+                Some(f) => cpu::with_slice(f, |fs| run(xs, ks, Some(fs))),
+                None => Ok(run(xs, ks, None)),
             })
         })???;
         Ok(Some(Tensor::from_vec(out, (batch, len, out_dim), x.device())?))

@@ -163,11 +163,14 @@ pub fn conv1d_same(
     let span = (width - 1) * dilation + 1;
     let left = (span - 1) / 2;
     if width == 1 {
-        return pointwise(x, batch * len, cin, kernel, cout, bias, None);
+        return pointwise(x, batch * len, cin, kernel, cout, bias, None, None);
     }
-    let nonzero = x.par_iter().filter(|v| **v != 0.0).count();
+    // The density from a sample: either path is exact, and counting every input would
+    // cost a pass over it for each convolution.
+    let sample = x.iter().step_by(97).take(1 << 16);
+    let (nonzero, seen) = sample.fold((0usize, 0usize), |(nz, n), v| (nz + (*v != 0.0) as usize, n + 1));
     let mut out = vec![0f32; batch * len * cout];
-    if (nonzero as f64) < SPARSE_DENSITY * x.len() as f64 {
+    if (nonzero as f64) < SPARSE_DENSITY * seen as f64 {
         conv_sparse(x, len, cin, kernel, width, cout, bias, dilation, left, &mut out);
         return out;
     }
@@ -216,10 +219,12 @@ pub fn pointwise(
     cout: usize,
     bias: Option<&[f32]>,
     pre: Option<(&[f32], &[f32], crate::layers::Activation)>,
+    residual: Option<(&[f32], &[f32])>,
 ) -> Vec<f32> {
     assert!(x.len() == rows * cin && kernel.len() == cin * cout);
+    assert!(residual.is_none_or(|(first, scale)| first.len() == rows * cout && scale.len() == cout));
     let mut out = vec![0f32; rows * cout];
-    let run = |dst: &mut [f32], src: &[f32]| {
+    let run = |block: usize, dst: &mut [f32], src: &[f32]| {
         let m = dst.len() / cout;
         if let Some(bias) = bias {
             for row in dst.chunks_exact_mut(cout) {
@@ -227,24 +232,36 @@ pub fn pointwise(
             }
         }
         matmul_into(dst, src, kernel, m, cin, cout, bias.is_some());
+        if let Some((first, scale)) = residual {
+            let first = &first[block * CHUNK * cout..block * CHUNK * cout + dst.len()];
+            for (drow, frow) in dst.chunks_exact_mut(cout).zip(first.chunks_exact(cout)) {
+                for ((d, &f), &s) in drow.iter_mut().zip(frow).zip(scale) {
+                    *d = f + *d * s;
+                }
+            }
+        }
     };
     match pre {
-        None => out.par_chunks_mut(CHUNK * cout).zip(x.par_chunks(CHUNK * cin)).for_each(|(dst, src)| run(dst, src)),
+        None => out
+            .par_chunks_mut(CHUNK * cout)
+            .zip(x.par_chunks(CHUNK * cin))
+            .enumerate()
+            .for_each(|(i, (dst, src))| run(i, dst, src)),
         Some((scale, shift, act)) => {
             let done = with_activation!(act, f => {
-                out.par_chunks_mut(CHUNK * cout).zip(x.par_chunks(CHUNK * cin)).for_each_init(
+                out.par_chunks_mut(CHUNK * cout).zip(x.par_chunks(CHUNK * cin)).enumerate().for_each_init(
                     || vec![0f32; CHUNK * cin],
-                    |buf, (dst, src)| {
+                    |buf, (i, (dst, src))| {
                         let buf = &mut buf[..src.len()];
                         map_rows(buf, src, cin, scale, shift, &f);
-                        run(dst, buf);
+                        run(i, dst, buf);
                     },
                 )
             });
             if done.is_none() {
                 // Softmax has no per-element form: normalise whole rows first.
                 let y = softmax_rows(&scale_shift_map(x, cin, scale, shift, |v| v), cin);
-                return pointwise(&y, rows, cin, kernel, cout, bias, None);
+                return pointwise(&y, rows, cin, kernel, cout, bias, None, residual);
             }
         }
     }
@@ -280,12 +297,29 @@ fn conv_sparse(
     left: usize,
     out: &mut [f32],
 ) {
-    // Non-zeros of each input position: (channel, value).
-    let nz: Vec<Vec<(usize, f32)>> = x
-        .par_chunks(cin)
-        .map(|row| row.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(c, v)| (c, *v)).collect())
+    // Non-zeros of each input position, (channel, value), stored flat per block of
+    // positions with each position's start.
+    let blocks: Vec<(Vec<usize>, Vec<(usize, f32)>)> = x
+        .par_chunks(CHUNK * cin)
+        .map(|block| {
+            let mut starts = Vec::with_capacity(CHUNK + 1);
+            let mut entries = Vec::new();
+            for row in block.chunks_exact(cin) {
+                starts.push(entries.len());
+                entries.extend(row.iter().enumerate().filter(|(_, v)| **v != 0.0).map(|(c, v)| (c, *v)));
+            }
+            starts.push(entries.len());
+            (starts, entries)
+        })
         .collect();
-    out.par_chunks_mut(cout).enumerate().for_each(|(g, dst)| {
+    let nonzeros = |pos: usize| {
+        let (starts, entries) = &blocks[pos / CHUNK];
+        let r = pos % CHUNK;
+        &entries[starts[r]..starts[r + 1]]
+    };
+    out.par_chunks_mut(CHUNK * cout).enumerate().for_each(|(chunk, rows)| {
+      for (r, dst) in rows.chunks_exact_mut(cout).enumerate() {
+        let g = chunk * CHUNK + r;
         let (b, p) = (g / len, g % len);
         match bias {
             Some(bias) => dst.copy_from_slice(bias),
@@ -296,13 +330,14 @@ fn conv_sparse(
             if q < 0 || q >= len as isize {
                 continue;
             }
-            for &(c, v) in &nz[b * len + q as usize] {
+            for &(c, v) in nonzeros(b * len + q as usize) {
                 let w = &kernel[(t * cin + c) * cout..(t * cin + c + 1) * cout];
                 for (d, wv) in dst.iter_mut().zip(w) {
                     *d += v * wv;
                 }
             }
         }
+      }
     });
 }
 
@@ -461,6 +496,48 @@ pub fn depthwise_same(x: &[f32], batch: usize, len: usize, ch: usize, taps: &[f3
         }
     });
     out
+}
+
+/// `act(maxpool(x) * scale + shift)`: [`max_pool_same`] with the next layer's inference
+/// batch norm and activation applied as each block is pooled; None for softmax.
+#[allow(clippy::too_many_arguments)]
+pub fn max_pool_scale_shift_act(
+    x: &[f32],
+    batch: usize,
+    len: usize,
+    ch: usize,
+    pool: usize,
+    scale: &[f32],
+    shift: &[f32],
+    act: crate::layers::Activation,
+) -> Option<Vec<f32>> {
+    assert!(x.len() == batch * len * ch && pool >= 1 && scale.len() == ch && shift.len() == ch);
+    let out_len = len.div_ceil(pool);
+    let left = (out_len * pool - len) / 2;
+    with_activation!(act, f => {
+        let mut out = vec![0f32; batch * out_len * ch];
+        out.par_chunks_mut(CHUNK * ch).enumerate().for_each_init(
+            || vec![0f32; CHUNK * ch],
+            |pooled, (chunk, o)| {
+                let pooled = &mut pooled[..o.len()];
+                for (r, prow) in pooled.chunks_exact_mut(ch).enumerate() {
+                    let g = chunk * CHUNK + r;
+                    let (b, j) = (g / out_len, g % out_len);
+                    let start = (j * pool).saturating_sub(left);
+                    let end = (j * pool + pool - left).min(len);
+                    let base = b * len * ch;
+                    prow.copy_from_slice(&x[base + start * ch..base + (start + 1) * ch]);
+                    for p in start + 1..end {
+                        for (o, &v) in prow.iter_mut().zip(&x[base + p * ch..base + (p + 1) * ch]) {
+                            *o = o.max(v);
+                        }
+                    }
+                }
+                map_rows(o, pooled, ch, scale, shift, &f);
+            },
+        );
+        out
+    })
 }
 
 /// Shapes of one relative-position attention call.

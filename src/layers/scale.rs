@@ -21,6 +21,15 @@ impl Scale {
         Ok(x.broadcast_mul(&self.scale)?)
     }
 
+    /// The factors as f32 values, when this is inference on the CPU.
+    pub fn cpu_factors(&self) -> Result<Option<Vec<f32>>> {
+        if crate::layers::cpu::usable(&[&self.scale]) {
+            Ok(Some(self.scale.to_vec1()?))
+        } else {
+            Ok(None)
+        }
+    }
+
     /// `first + forward(y)`, the residual join, in one parallel pass on the CPU.
     pub fn add_to(&self, first: &Tensor, y: &Tensor) -> Result<Tensor> {
         if crate::layers::cpu::usable(&[first, y, &self.scale]) && first.dims() == y.dims() {
