@@ -60,9 +60,11 @@ simd_dispatch! {
 }
 
 simd_dispatch! {
-    fn map_in_place<F>(buf: &mut [f32], act: &F) {
-        for v in buf.iter_mut() {
-            *v = act(*v);
+    fn shift_map_in_place<F>(buf: &mut [f32], ch: usize, shift: &[f32], act: &F) {
+        for row in buf.chunks_exact_mut(ch) {
+            for (v, &b) in row.iter_mut().zip(shift) {
+                *v = act(*v + b);
+            }
         }
     }
 }
@@ -360,17 +362,21 @@ pub fn dense_act(x: &[f32], rows: usize, k: usize, kernel: &[f32], n: usize, bia
     // Rows per block: enough for the product to run at full speed, few enough that both
     // threads get work for a single sequence.
     const BLOCK: usize = 256;
+    let zeros;
+    let shift = match bias {
+        Some(b) => b,
+        None => {
+            zeros = vec![0f32; n];
+            &zeros
+        }
+    };
     with_activation!(act, f => {
         let mut out = vec![0f32; rows * n];
         out.par_chunks_mut(BLOCK * n).zip(x.par_chunks(BLOCK * k)).for_each(|(dst, src)| {
             let m = dst.len() / n;
-            if let Some(bias) = bias {
-                for row in dst.chunks_exact_mut(n) {
-                    row.copy_from_slice(bias);
-                }
-            }
-            matmul_into(dst, src, kernel, m, k, n, bias.is_some());
-            map_in_place(dst, &f);
+            matmul_into(dst, src, kernel, m, k, n, false);
+            // The bias joins in the activation's pass: one trip through the block, not two.
+            shift_map_in_place(dst, n, shift, &f);
         });
         out
     })
