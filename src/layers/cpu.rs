@@ -12,6 +12,10 @@ use crate::error::Result;
 /// Positions per work item: the im2col chunk of a wide layer stays within L2.
 const CHUNK: usize = 128;
 
+/// Output positions per product of the im2col convolution: the packed kernel is reused
+/// over more rows while the column block (rows x width x channels) stays within L2.
+const CONV_ROWS: usize = 256;
+
 /// True when this CPU runs AVX2 with FMA: the element-wise kernels below are compiled a
 /// second time for it (the default x86-64 target has only SSE2's 4 lanes), and chosen at
 /// run time so one binary stays portable. The arithmetic is the same (no contraction into
@@ -177,12 +181,12 @@ pub fn conv1d_same(
         return out;
     }
     let kdim = width * cin;
-    out.par_chunks_mut(CHUNK * cout).enumerate().for_each_init(
-        || vec![0f32; CHUNK * kdim],
+    out.par_chunks_mut(CONV_ROWS * cout).enumerate().for_each_init(
+        || vec![0f32; CONV_ROWS * kdim],
         |cols, (chunk_idx, dst)| {
             let rows = dst.len() / cout;
-            let first = chunk_idx * CHUNK;
-            // A chunk never straddles sequences when len is a multiple of CHUNK; handle
+            let first = chunk_idx * CONV_ROWS;
+            // A chunk never straddles sequences when len is a multiple of CONV_ROWS; handle
             // the general case row by row in the column build.
             for r in 0..rows {
                 let g = first + r;
@@ -649,7 +653,8 @@ pub fn exp_f32(x: f32) -> f32 {
     // 1.5 * 2^23: adding and subtracting it rounds to the nearest integer in plain SSE2.
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.3, 88.3);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
     let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
     let mut p = 1.987_569_1e-4f32;
     p = p * r + 1.398_199_9e-3;
@@ -658,7 +663,10 @@ pub fn exp_f32(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 5.000_000_1e-1;
     let er = p * r * r + r + 1.0;
-    er * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // t = 1.5 * 2^23 + n exactly, so its low mantissa bits are n: 2^n is built from them
+    // with integer ops (Rust's saturating float-to-int cast made the loop twice as slow).
+    let n_bits = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
+    er * f32::from_bits((n_bits.wrapping_add(127) as u32) << 23)
 }
 
 /// `ln(1 + t)` for `t` in [0, 1], vectorisable: `2 atanh(s)` with `s = t / (2 + t)` <= 1/3,
