@@ -19,6 +19,20 @@ pub fn reverse_complement(x: &Tensor) -> Result<Tensor> {
     if ch < 4 {
         return Err(Error::Input(format!("reverse complement needs 4 DNA channels, input has {ch}")));
     }
+    if crate::layers::cpu::usable(&[x]) {
+        use rayon::prelude::*;
+        let batch = x.dim(0)?;
+        let mut out = vec![0f32; batch * len * ch];
+        crate::layers::cpu::with_slice(x, |xs| {
+            out.par_chunks_mut(ch).enumerate().for_each(|(row, o)| {
+                let (b, p) = (row / len, row % len);
+                let src = &xs[(b * len + len - 1 - p) * ch..(b * len + len - p) * ch];
+                o[..4].copy_from_slice(&[src[3], src[2], src[1], src[0]]);
+                o[4..].copy_from_slice(&src[4..]);
+            })
+        })?;
+        return Ok(Tensor::from_vec(out, (batch, len, ch), x.device())?);
+    }
     let reversed = x.index_select(&reversed_index(len, x.device())?, 1)?;
     let mut order: Vec<u32> = vec![3, 2, 1, 0];
     order.extend(4..ch as u32);

@@ -168,21 +168,39 @@ impl Targets {
     /// Undoes the soft clip and square-root transforms of track `t` on one prediction
     /// (baskerville's `untransform_preds`, without unscaling).
     pub fn untransform(&self, t: usize, x: f32) -> f32 {
+        self.untransform_of(t).apply(x)
+    }
+
+    /// Track `t`'s untransform, read once for applying to many predictions.
+    pub fn untransform_of(&self, t: usize) -> Untransform {
         let row = &self.rows[t];
-        let mut x = x as f64;
-        if let Some(cs) = row.clip_soft {
-            if x > cs {
-                x = cs - 1.0 + (x - cs + 1.0).powi(2);
-            }
-        }
-        if row.sum_stat.contains("_sqrt") {
-            x = -1.0 + (x + 1.0).powi(2);
-        }
-        x as f32
+        Untransform { clip_soft: row.clip_soft, sqrt: row.sum_stat.contains("_sqrt") }
     }
 
     pub fn strand_pairs(&self) -> Vec<usize> {
         self.rows.iter().map(|t| t.strand_pair).collect()
+    }
+}
+
+/// One track's inverse of its training transforms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Untransform {
+    clip_soft: Option<f64>,
+    sqrt: bool,
+}
+
+impl Untransform {
+    pub fn apply(self, x: f32) -> f32 {
+        let mut x = x as f64;
+        if let Some(cs) = self.clip_soft {
+            if x > cs {
+                x = cs - 1.0 + (x - cs + 1.0).powi(2);
+            }
+        }
+        if self.sqrt {
+            x = -1.0 + (x + 1.0).powi(2);
+        }
+        x as f32
     }
 }
 

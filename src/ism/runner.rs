@@ -204,9 +204,11 @@ impl<'a> Runner<'a> {
 
     /// Untransforms predictions in place with the sheet (baskerville's untransform).
     pub fn untransform(&self, targets: &Targets, preds: &mut [f32]) {
-        let nt = self.spec.tracks.len();
-        for (i, x) in preds.iter_mut().enumerate() {
-            *x = targets.untransform(self.spec.tracks[i % nt], *x);
+        let inverses: Vec<_> = self.spec.tracks.iter().map(|&t| targets.untransform_of(t)).collect();
+        for row in preds.chunks_mut(inverses.len().max(1)) {
+            for (x, inv) in row.iter_mut().zip(&inverses) {
+                *x = inv.apply(*x);
+            }
         }
     }
 

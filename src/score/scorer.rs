@@ -771,21 +771,40 @@ impl Predictor {
 
     /// `rows` (`bins x selected`, untransformed) reduced as `red` says.
     fn reduce(&self, rows: &[f32], red: &Reduction) -> Vec<f64> {
+        use rayon::prelude::*;
         let nsel = self.selected.len();
         let nseg = red.cuts.len() - 1;
+        // Tracks in parallel blocks; each sum still adds its bins in order.
+        const TRACKS: usize = 256;
+        let blocks: Vec<(usize, Vec<f64>)> = (0..nsel)
+            .step_by(TRACKS)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|t0| {
+                let w = TRACKS.min(nsel - t0);
+                let mut part = vec![0f64; red.sets.len() * nseg * 2 * w];
+                for (k, set) in red.sets.iter().enumerate() {
+                    let mut seg = 0;
+                    for &b in set {
+                        while b >= red.cuts[seg + 1] {
+                            seg += 1;
+                        }
+                        let at = ((k * nseg + seg) * 2) * w;
+                        for (t, &x) in rows[b * nsel + t0..b * nsel + t0 + w].iter().enumerate() {
+                            let x = x as f64;
+                            part[at + t] += x;
+                            part[at + w + t] += (x + 1.0).log2();
+                        }
+                    }
+                }
+                (t0, part)
+            })
+            .collect();
         let mut out = vec![0f64; red.sets.len() * nseg * 2 * nsel];
-        for (k, set) in red.sets.iter().enumerate() {
-            let mut seg = 0;
-            for &b in set {
-                while b >= red.cuts[seg + 1] {
-                    seg += 1;
-                }
-                let at = ((k * nseg + seg) * 2) * nsel;
-                for (t, &x) in rows[b * nsel..(b + 1) * nsel].iter().enumerate() {
-                    let x = x as f64;
-                    out[at + t] += x;
-                    out[at + nsel + t] += (x + 1.0).log2();
-                }
+        for (t0, part) in blocks {
+            let w = TRACKS.min(nsel - t0);
+            for (slot, chunk) in part.chunks(w).enumerate() {
+                out[slot * nsel + t0..slot * nsel + t0 + w].copy_from_slice(chunk);
             }
         }
         out
@@ -823,11 +842,59 @@ impl Predictor {
     /// Model outputs `[B, bins, computed]` for the forward inputs and, with `--rc`, the
     /// reverse-complement ones mapped back, averaged; then the selected columns.
     fn combine(&self, y: Tensor, yr: Option<Tensor>) -> Result<Tensor> {
+        if crate::layers::cpu::usable(&[&y]) && yr.as_ref().is_none_or(|t| crate::layers::cpu::usable(&[t]) && t.dims() == y.dims()) {
+            return self.combine_cpu(&y, yr.as_ref());
+        }
         let y = match yr {
             Some(yr) => ((y + unreverse_output(&yr, self.computed_pairs.as_deref())?)? / 2.0)?,
             None => y,
         };
         Ok(y.index_select(&self.selected_at, 2)?)
+    }
+
+    /// [`Self::combine`] in one parallel pass on the CPU: each output bin reads the
+    /// selected columns of the forward pass and of the reverse pass's mirrored bin and
+    /// partner strand, as the tensor ops do (`(a + b) * 0.5 + 0`, candle's `/ 2`).
+    fn combine_cpu(&self, y: &Tensor, yr: Option<&Tensor>) -> Result<Tensor> {
+        use rayon::prelude::*;
+        let (batch, bins, tracks) = y.dims3()?;
+        let selected: Vec<usize> = self.selected_at.to_vec1::<u32>()?.into_iter().map(|c| c as usize).collect();
+        let nsel = selected.len();
+        let partner: Vec<usize> = match &self.computed_pairs {
+            Some(p) => selected.iter().map(|&c| p[c]).collect(),
+            None => selected.clone(),
+        };
+        if selected.iter().chain(&partner).any(|&c| c >= tracks) {
+            return Err(Error::Other(format!("combine: a selected column is outside the {tracks} predicted")));
+        }
+        let mut out = vec![0f32; batch * bins * nsel];
+        let fill = |ys: &[f32], yrs: Option<&[f32]>, out: &mut [f32]| {
+            out.par_chunks_mut(nsel).enumerate().for_each(|(row, o)| {
+                let (b, bin) = (row / bins, row % bins);
+                let fwd = &ys[(b * bins + bin) * tracks..(b * bins + bin + 1) * tracks];
+                match yrs {
+                    Some(yrs) => {
+                        let rev = &yrs[(b * bins + bins - 1 - bin) * tracks..(b * bins + bins - bin) * tracks];
+                        for ((o, &c), &p) in o.iter_mut().zip(&selected).zip(&partner) {
+                            *o = (fwd[c] + rev[p]) * 0.5 + 0.0;
+                        }
+                    }
+                    None => {
+                        for (o, &c) in o.iter_mut().zip(&selected) {
+                            *o = fwd[c];
+                        }
+                    }
+                }
+            });
+        };
+        crate::layers::cpu::with_slice(y, |ys| match yr {
+            Some(yr) => crate::layers::cpu::with_slice(yr, |yrs| fill(ys, Some(yrs), &mut out)),
+            None => {
+                fill(ys, None, &mut out);
+                Ok(())
+            }
+        })??;
+        Ok(Tensor::from_vec(out, (batch, bins, nsel), y.device())?)
     }
 
     /// Predictions for each request and fold: `bins x selected` (or 4 site probabilities for
@@ -841,11 +908,20 @@ impl Predictor {
         let plan = self.reuse_plan(clusters, reqs);
         let bases: BTreeSet<usize> = plan.iter().flatten().map(|p| p.0).collect();
         let (whole, edited): (Vec<usize>, Vec<usize>) = (0..reqs.len()).partition(|&i| plan[i].is_none());
+        let inverses: Option<Vec<_>> = match (&self.spec.targets, self.spec.lm) {
+            (Some(targets), false) => Some(self.selected.iter().map(|&t| targets.untransform_of(t)).collect()),
+            _ => None,
+        };
         let untransform = |rows: &mut [f32]| {
-            if let (Some(targets), false) = (&self.spec.targets, self.spec.lm) {
-                for (i, x) in rows.iter_mut().enumerate() {
-                    *x = targets.untransform(self.selected[i % nsel], *x);
-                }
+            use rayon::prelude::*;
+            if let Some(inverses) = &inverses {
+                rows.par_chunks_mut(nsel * 64).for_each(|block| {
+                    for row in block.chunks_mut(nsel) {
+                        for (x, inv) in row.iter_mut().zip(inverses) {
+                            *x = inv.apply(*x);
+                        }
+                    }
+                });
             }
         };
         let record = |out: &mut Vec<Vec<PassOut>>, chunk: &[usize], y: &Tensor| -> Result<()> {
