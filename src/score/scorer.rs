@@ -841,7 +841,9 @@ impl Predictor {
 
     /// Model outputs `[B, bins, computed]` for the forward inputs and, with `--rc`, the
     /// reverse-complement ones mapped back, averaged; then the selected columns.
-    fn combine(&self, y: Tensor, yr: Option<Tensor>) -> Result<Tensor> {
+    /// The forward and (unreversed) reverse-complement predictions averaged, selected
+    /// columns only, as host values: `[batch, bins, selected]` flat.
+    fn combine(&self, y: Tensor, yr: Option<Tensor>) -> Result<Vec<f32>> {
         if crate::layers::cpu::usable(&[&y]) && yr.as_ref().is_none_or(|t| crate::layers::cpu::usable(&[t]) && t.dims() == y.dims()) {
             return self.combine_cpu(&y, yr.as_ref());
         }
@@ -849,13 +851,13 @@ impl Predictor {
             Some(yr) => ((y + unreverse_output(&yr, self.computed_pairs.as_deref())?)? / 2.0)?,
             None => y,
         };
-        Ok(y.index_select(&self.selected_at, 2)?)
+        Ok(y.index_select(&self.selected_at, 2)?.flatten_all()?.to_vec1()?)
     }
 
     /// [`Self::combine`] in one parallel pass on the CPU: each output bin reads the
     /// selected columns of the forward pass and of the reverse pass's mirrored bin and
     /// partner strand, as the tensor ops do (`(a + b) * 0.5 + 0`, candle's `/ 2`).
-    fn combine_cpu(&self, y: &Tensor, yr: Option<&Tensor>) -> Result<Tensor> {
+    fn combine_cpu(&self, y: &Tensor, yr: Option<&Tensor>) -> Result<Vec<f32>> {
         use rayon::prelude::*;
         let (batch, bins, tracks) = y.dims3()?;
         let selected: Vec<usize> = self.selected_at.to_vec1::<u32>()?.into_iter().map(|c| c as usize).collect();
@@ -894,7 +896,7 @@ impl Predictor {
                 Ok(())
             }
         })??;
-        Ok(Tensor::from_vec(out, (batch, bins, nsel), y.device())?)
+        Ok(out)
     }
 
     /// Predictions for each request and fold: `bins x selected` (or 4 site probabilities for
@@ -924,20 +926,22 @@ impl Predictor {
                 });
             }
         };
-        let record = |out: &mut Vec<Vec<PassOut>>, chunk: &[usize], y: &Tensor| -> Result<()> {
+        // `y`: the combined predictions of the chunk, item after item (`bins x selected` each).
+        let record = |out: &mut Vec<Vec<PassOut>>, chunk: &[usize], mut y: Vec<f32>| -> Result<()> {
+            let per = y.len() / chunk.len().max(1);
             for (k, &i) in chunk.iter().enumerate() {
                 let r = &reqs[i];
+                let item = &mut y[k * per..(k + 1) * per];
                 let pass = match r.mask {
                     Some(site) => {
                         let pos = (site as i64 + r.shift).clamp(0, self.seq_len as i64 - 1) as usize;
-                        PassOut::Full(y.get(k)?.get(pos)?.to_vec1::<f32>()?)
+                        PassOut::Full(item[pos * nsel..(pos + 1) * nsel].to_vec())
                     }
                     None => {
-                        let mut rows = y.get(k)?.flatten_all()?.to_vec1::<f32>()?;
-                        untransform(&mut rows);
+                        untransform(item);
                         match reductions {
-                            Some(red) => PassOut::Sums(self.reduce(&rows, &red[r.cluster])),
-                            None => PassOut::Full(rows),
+                            Some(red) => PassOut::Sums(self.reduce(item, &red[r.cluster])),
+                            None => PassOut::Full(item.to_vec()),
                         }
                     }
                 };
@@ -977,7 +981,7 @@ impl Predictor {
                 };
                 let y = run(&x)?;
                 let yr = x_rc.as_ref().map(&mut run).transpose()?;
-                record(&mut out, chunk, &self.combine(y, yr)?)?;
+                record(&mut out, chunk, self.combine(y, yr)?)?;
                 self.passes.full.fetch_add((chunk.len() * orientations) as u64, Ordering::Relaxed);
             }
             for chunk in edited.chunks(self.batch_size) {
@@ -998,7 +1002,7 @@ impl Predictor {
                 };
                 let y = run(&x, 0)?;
                 let yr = x_rc.as_ref().map(|x| run(x, 1)).transpose()?;
-                record(&mut out, chunk, &self.combine(y, yr)?)?;
+                record(&mut out, chunk, self.combine(y, yr)?)?;
                 self.passes.local_reuse.fetch_add((chunk.len() * orientations) as u64, Ordering::Relaxed);
             }
         }
