@@ -66,6 +66,18 @@ impl<'a> Reprs<'a> {
         self.store.push(keep.then(|| t.clone()));
     }
 
+    /// Which of the representations still to come are kept, in order.
+    pub fn keep_ahead(&self) -> &'a [bool] {
+        self.keep.get(self.store.len()..).unwrap_or(&[])
+    }
+
+    /// Records the next representation as computed elsewhere: `t` when it is kept.
+    pub fn push_kept(&mut self, t: Option<Tensor>) {
+        let i = self.store.len();
+        let keep = self.keep.get(i).copied().unwrap_or(false);
+        self.store.push(if keep { t } else { None });
+    }
+
     /// Continues a pass from representations saved by an earlier one.
     pub fn resume(keep: &'a [bool], store: Vec<Option<Tensor>>) -> Self {
         Reprs { keep, store }
