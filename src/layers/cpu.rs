@@ -410,22 +410,29 @@ pub fn max_pool_same(x: &[f32], batch: usize, len: usize, ch: usize, pool: usize
     let out_len = len.div_ceil(pool);
     let left = (out_len * pool - len) / 2;
     let mut out = vec![0f32; batch * out_len * ch];
-    out.par_chunks_mut(CHUNK * ch).enumerate().for_each(|(chunk, o)| {
-        for (r, orow) in o.chunks_exact_mut(ch).enumerate() {
-            let g = chunk * CHUNK + r;
-            let (b, j) = (g / out_len, g % out_len);
-            let start = (j * pool).saturating_sub(left);
-            let end = (j * pool + pool - left).min(len);
-            let base = b * len * ch;
-            orow.copy_from_slice(&x[base + start * ch..base + (start + 1) * ch]);
-            for p in start + 1..end {
-                for (o, &v) in orow.iter_mut().zip(&x[base + p * ch..base + (p + 1) * ch]) {
-                    *o = o.max(v);
-                }
+    out.par_chunks_mut(CHUNK * ch)
+        .enumerate()
+        .for_each(|(chunk, o)| pool_rows(x, len, ch, pool, chunk * CHUNK, o));
+    out
+}
+
+/// Output rows `first..` of [`max_pool_same`] into `dst` (whole rows of `ch`).
+fn pool_rows(x: &[f32], len: usize, ch: usize, pool: usize, first: usize, dst: &mut [f32]) {
+    let out_len = len.div_ceil(pool);
+    let left = (out_len * pool - len) / 2;
+    for (r, orow) in dst.chunks_exact_mut(ch).enumerate() {
+        let g = first + r;
+        let (b, j) = (g / out_len, g % out_len);
+        let start = (j * pool).saturating_sub(left);
+        let end = (j * pool + pool - left).min(len);
+        let base = b * len * ch;
+        orow.copy_from_slice(&x[base + start * ch..base + (start + 1) * ch]);
+        for p in start + 1..end {
+            for (o, &v) in orow.iter_mut().zip(&x[base + p * ch..base + (p + 1) * ch]) {
+                *o = o.max(v);
             }
         }
-    });
-    out
+    }
 }
 
 /// `a + b` element-wise, in parallel (candle's own pool for element-wise ops competes with
@@ -523,31 +530,35 @@ pub fn max_pool_scale_shift_act(
 ) -> Option<Vec<f32>> {
     assert!(x.len() == batch * len * ch && pool >= 1 && scale.len() == ch && shift.len() == ch);
     let out_len = len.div_ceil(pool);
-    let left = (out_len * pool - len) / 2;
     with_activation!(act, f => {
         let mut out = vec![0f32; batch * out_len * ch];
         out.par_chunks_mut(CHUNK * ch).enumerate().for_each_init(
             || vec![0f32; CHUNK * ch],
             |pooled, (chunk, o)| {
                 let pooled = &mut pooled[..o.len()];
-                for (r, prow) in pooled.chunks_exact_mut(ch).enumerate() {
-                    let g = chunk * CHUNK + r;
-                    let (b, j) = (g / out_len, g % out_len);
-                    let start = (j * pool).saturating_sub(left);
-                    let end = (j * pool + pool - left).min(len);
-                    let base = b * len * ch;
-                    prow.copy_from_slice(&x[base + start * ch..base + (start + 1) * ch]);
-                    for p in start + 1..end {
-                        for (o, &v) in prow.iter_mut().zip(&x[base + p * ch..base + (p + 1) * ch]) {
-                            *o = o.max(v);
-                        }
-                    }
-                }
+                pool_rows(x, len, ch, pool, chunk * CHUNK, pooled);
                 map_rows(o, pooled, ch, scale, shift, &f);
             },
         );
         out
     })
+}
+
+/// `dst[m, n] = lhs[m, k] rhs[k, n]`, `dst` and `lhs` packed row-major, `rhs` read at
+/// column stride `rhs_cs` and row stride `rhs_rs`, on this thread.
+///
+/// # Safety
+/// `rhs` with those strides must address k x n values inside one live allocation.
+#[allow(clippy::too_many_arguments)]
+unsafe fn product_strided_rhs(dst: &mut [f32], lhs: &[f32], rhs: *const f32, rhs_cs: usize, rhs_rs: usize, m: usize, n: usize, k: usize) {
+    assert!(dst.len() >= m * n && lhs.len() >= m * k);
+    gemm::gemm(
+        m, n, k,
+        dst.as_mut_ptr(), 1, n as isize, false,
+        lhs.as_ptr(), 1, k as isize,
+        rhs, rhs_cs as isize, rhs_rs as isize,
+        1.0, 1.0, false, false, false, Parallelism::None,
+    );
 }
 
 /// Shapes of one relative-position attention call.
@@ -586,23 +597,11 @@ pub fn relative_attention(q: &[f32], k: &[f32], v: &[f32], r_k: &[f32], r_w: &[f
             }
             let mut content = vec![0f32; t * t];
             let mut relative = vec![0f32; t * dists];
-            // SAFETY: every pointer/stride pair below addresses inside its slice: k and r_k
-            // are read transposed (column stride hk) from this head's key columns.
+            // SAFETY: k and r_k are read transposed (column stride hk) from this head's key
+            // columns: key x t (resp. key x dists) values inside their slices.
             unsafe {
-                gemm::gemm(
-                    t, t, key,
-                    content.as_mut_ptr(), 1, t as isize, false,
-                    qw.as_ptr(), 1, key as isize,
-                    k.as_ptr().add(b * t * hk + h * key), hk as isize, 1,
-                    1.0, 1.0, false, false, false, Parallelism::None,
-                );
-                gemm::gemm(
-                    t, dists, key,
-                    relative.as_mut_ptr(), 1, dists as isize, false,
-                    qr.as_ptr(), 1, key as isize,
-                    r_k.as_ptr().add(h * key), hk as isize, 1,
-                    1.0, 1.0, false, false, false, Parallelism::None,
-                );
+                product_strided_rhs(&mut content, &qw, k.as_ptr().add(b * t * hk + h * key), hk, 1, t, t, key);
+                product_strided_rhs(&mut relative, &qr, r_k.as_ptr().add(h * key), hk, 1, t, dists, key);
             }
             for i in 0..t {
                 let row = &mut content[i * t..(i + 1) * t];
@@ -621,15 +620,7 @@ pub fn relative_attention(q: &[f32], k: &[f32], v: &[f32], r_k: &[f32], r_w: &[f
             }
             let mut out = vec![0f32; t * value];
             // SAFETY: v is read as this head's [t, value] block with row stride hv.
-            unsafe {
-                gemm::gemm(
-                    t, value, t,
-                    out.as_mut_ptr(), 1, value as isize, false,
-                    content.as_ptr(), 1, t as isize,
-                    v.as_ptr().add(b * t * hv + h * value), 1, hv as isize,
-                    1.0, 1.0, false, false, false, Parallelism::None,
-                );
-            }
+            unsafe { product_strided_rhs(&mut out, &content, v.as_ptr().add(b * t * hv + h * value), 1, hv, t, value, t) };
             out
         })
         .collect();
