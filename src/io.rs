@@ -9,16 +9,50 @@ use candle_core::Tensor;
 use crate::error::{Error, Result};
 
 /// Makes output directory `dir` (and its parents) if needed and checks that files can be
-/// made in it, so a bad destination fails before any work.
-pub fn prepare_output_dir(dir: &Path) -> Result<()> {
+/// made in it, so a bad destination fails before any work. A run that fails after this
+/// leaves no empty directory behind: the returned guard removes the directory, when this
+/// call made it and it is still empty, unless [`OutputDir::keep`] is called.
+pub fn prepare_output_dir(dir: &Path) -> Result<OutputDir> {
     if dir.as_os_str() == "-" {
         return Err(Error::Input("-o -: this output is a directory of files, not a stream; give a directory".into()));
     }
+    let made = !dir.exists();
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::Input(format!("{}: cannot create output directory ({e})", dir.display())))?;
+    let guard = OutputDir { path: dir.to_path_buf(), made, kept: false };
     tempfile::NamedTempFile::new_in(dir)
         .map_err(|e| Error::Input(format!("{}: output directory is not writable ({e})", dir.display())))?;
-    Ok(())
+    Ok(guard)
+}
+
+/// An output directory made for a run; see [`prepare_output_dir`].
+#[must_use = "dropping the guard removes a directory it made while it is empty"]
+#[derive(Debug)]
+pub struct OutputDir {
+    path: std::path::PathBuf,
+    made: bool,
+    kept: bool,
+}
+
+impl OutputDir {
+    /// The run succeeded (or its directory holds state worth keeping): leave it in place.
+    pub fn keep(mut self) {
+        self.kept = true;
+    }
+
+    /// Whether this run made the directory.
+    pub fn made(&self) -> bool {
+        self.made
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        if self.made && !self.kept {
+            // Only an empty directory goes: finished outputs of a partly failed run stay.
+            let _ = std::fs::remove_dir(&self.path);
+        }
+    }
 }
 
 pub use crate::staged::{write_atomic, Staged};
@@ -66,6 +100,33 @@ fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_run_removes_only_the_empty_directory_it_made() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Made and dropped while empty: gone (its parent, made too, stays).
+        let made = tmp.path().join("a/b");
+        drop(prepare_output_dir(&made).unwrap());
+        assert!(!made.exists() && tmp.path().join("a").exists());
+        // Made, but outputs were written before the failure: kept with them.
+        let partial = tmp.path().join("partial");
+        let guard = prepare_output_dir(&partial).unwrap();
+        std::fs::write(partial.join("done.tsv"), "x").unwrap();
+        drop(guard);
+        assert!(partial.join("done.tsv").exists());
+        // Kept after success, even empty.
+        let ok = tmp.path().join("ok");
+        prepare_output_dir(&ok).unwrap().keep();
+        assert!(ok.is_dir());
+        // There before the run: never removed.
+        let existing = tmp.path().join("existing");
+        std::fs::create_dir(&existing).unwrap();
+        let guard = prepare_output_dir(&existing).unwrap();
+        assert!(!guard.made());
+        drop(guard);
+        assert!(existing.is_dir());
+        assert!(prepare_output_dir(Path::new("-")).is_err());
+    }
 
     #[test]
     fn saved_tensors_are_byte_stable_with_a_header_ending_in_a_brace() {

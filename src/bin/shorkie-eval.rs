@@ -130,8 +130,9 @@ fn main() {
             None => None,
         };
         let ev = evaluate(&model, &data, &windows, genes.as_ref(), cli.batch.batch_size, cli.rc, &device)?;
-        shorkie::io::prepare_output_dir(&cli.output)?;
+        let out_dir = shorkie::io::prepare_output_dir(&cli.output)?;
         write_reports(&cli.output, &ev)?;
+        out_dir.keep();
         let undefined: Vec<&str> = ev.tracks.iter().filter(|t| !t.pearson_r.is_finite()).map(|t| t.identifier.as_str()).collect();
         if !undefined.is_empty() {
             // Never a silent NaN: say which tracks have no R and why.

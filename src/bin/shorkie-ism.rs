@@ -70,7 +70,7 @@ fn main() {
         shorkie::cli::set_threads(cli.common.threads);
         shorkie::limits::count(cli.batch.batch_size as u64, shorkie::limits::MAX_BATCH, "--batch-size")?;
         let loaded = cli.model.load()?;
-        shorkie::io::prepare_output_dir(&cli.output)?;
+        let out_dir = shorkie::io::prepare_output_dir(&cli.output)?;
         shorkie::limits::batch_input(cli.batch.batch_size, loaded.params.model.seq_length, loaded.layout.channels)?;
         let stats: Vec<Stat> = parse_list(&cli.stats, "--stats")?;
         let job = Job {
@@ -91,6 +91,8 @@ fn main() {
             batch_size: cli.batch.batch_size,
             quiet: cli.common.quiet,
         };
-        shorkie::ism::job::run(&loaded, &job)
+        shorkie::ism::job::run(&loaded, &job)?;
+        out_dir.keep();
+        Ok(())
     })
 }

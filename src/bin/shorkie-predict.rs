@@ -95,8 +95,10 @@ fn destination(cli: &Cli, columns: usize) -> shorkie::Result<Dest> {
             Dest::BigWigStdout
         }
         (OutType::Bigwig, Some(dir)) => {
-            let made = !Path::new(dir).exists();
-            shorkie::io::prepare_output_dir(Path::new(dir))?;
+            // The BigWig writer removes a directory it made, with its contents, on failure.
+            let out_dir = shorkie::io::prepare_output_dir(Path::new(dir))?;
+            let made = out_dir.made();
+            out_dir.keep();
             Dest::BigWigDir(PathBuf::from(dir), made)
         }
         (OutType::Bedgraph, None | Some("-")) => Dest::BedGraphStdout,

@@ -134,7 +134,8 @@ fn main() {
         let test_w: Vec<_> = folds::tile(&split.test, seq_len, seq_len).into_iter().filter(keep).collect();
         data.check_windows_have_data(&valid_w, "valid")?;
         data.check_windows_have_data(&test_w, "test")?;
-        shorkie::io::prepare_output_dir(&cli.output)?;
+        // The run's directory holds sequences.bed and resumable checkpoints from here on.
+        shorkie::io::prepare_output_dir(&cli.output)?.keep();
         let mut bed = String::new();
         for (label, ws) in [("train", &train_w), ("valid", &valid_w), ("test", &test_w)] {
             for w in ws.iter() {

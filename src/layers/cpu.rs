@@ -408,7 +408,6 @@ pub fn scaled_add(first: &[f32], y: &[f32], ch: usize, scale: &[f32]) -> Vec<f32
 pub fn max_pool_same(x: &[f32], batch: usize, len: usize, ch: usize, pool: usize) -> Vec<f32> {
     assert!(x.len() == batch * len * ch && pool >= 1);
     let out_len = len.div_ceil(pool);
-    let left = (out_len * pool - len) / 2;
     let mut out = vec![0f32; batch * out_len * ch];
     out.par_chunks_mut(CHUNK * ch)
         .enumerate()

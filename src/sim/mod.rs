@@ -382,7 +382,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let (contigs, genes) = load(opts, &grammar)?;
     let picked = variants::pick(&genes, &contigs, &grammar, opts)?;
 
-    crate::io::prepare_output_dir(&opts.out_dir)?;
+    let out_dir = crate::io::prepare_output_dir(&opts.out_dir)?;
     let out = |name: &str| opts.out_dir.join(name);
     let mut files = Vec::new();
     for (strand, name) in [('+', PLUS_BW), ('-', MINUS_BW)] {
@@ -406,6 +406,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let mean = vals.iter().sum::<f64>() / n;
     let sd = (vals.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
     let used: std::collections::HashSet<usize> = genes.iter().map(|g| g.contig).collect();
+    out_dir.keep();
     Ok(Summary {
         contigs: used.len(),
         genes: genes.len(),

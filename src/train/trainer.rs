@@ -195,7 +195,7 @@ impl<T: Task> Trainer<T> {
             state: TrainState { epoch: 0, step: 0, best_valid: None, bad_epochs: 0, finished: false },
             device,
         };
-        crate::io::prepare_output_dir(&trainer.opts.out_dir)?;
+        let out_dir = crate::io::prepare_output_dir(&trainer.opts.out_dir)?;
         let ckpt = trainer.checkpoint_dir();
         if resume {
             if !ckpt.join("state.json").exists() {
@@ -211,6 +211,8 @@ impl<T: Task> Trainer<T> {
                 trainer.opts.out_dir.display()
             )));
         }
+        // From here the directory holds the run's resumable state.
+        out_dir.keep();
         Ok(trainer)
     }
 
