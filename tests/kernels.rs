@@ -111,14 +111,17 @@ fn pointwise_with_fused_norm_matches_two_steps() {
     let act = Tensor::from_vec(act, (3, 101, 8), &dev).unwrap();
     let want = generic_conv(&act, &k, Some(&b), 1);
     let pre = Some((&scale[..], &shift[..], shorkie::layers::Activation::Gelu));
-    let got = cpu::pointwise(&flat(&x), 303, 8, &flat(&k), 5, Some(&flat(&b)), pre, None);
+    let got = cpu::pointwise(&flat(&x), 303, 8, &flat(&k), 5, Some(&flat(&b)), pre, None).unwrap();
     assert!(max_diff(&want, &got) < 1e-4);
     // With a residual join: first + s * conv.
     let first = flat(&Tensor::randn(0f32, 1., (3, 101, 5), &dev).unwrap());
     let s = flat(&Tensor::randn(0f32, 1., 5, &dev).unwrap());
-    let joined = cpu::pointwise(&flat(&x), 303, 8, &flat(&k), 5, Some(&flat(&b)), pre, Some((&first, &s)));
+    let joined = cpu::pointwise(&flat(&x), 303, 8, &flat(&k), 5, Some(&flat(&b)), pre, Some((&first, &s))).unwrap();
     let want_joined: Vec<f32> = got.iter().zip(&first).enumerate().map(|(i, (g, f))| f + g * s[i % 5]).collect();
     assert_eq!(want_joined, joined);
+    // Softmax is not a per-element pre-activation: the caller takes the generic path.
+    let softmax = Some((&scale[..], &shift[..], shorkie::layers::Activation::Softmax));
+    assert!(cpu::pointwise(&flat(&x), 303, 8, &flat(&k), 5, None, softmax, None).is_none());
 }
 
 #[test]

@@ -61,9 +61,7 @@ impl<'a> Reprs<'a> {
     }
 
     pub fn push(&mut self, t: &Tensor) {
-        let i = self.store.len();
-        let keep = self.keep.get(i).copied().unwrap_or(false);
-        self.store.push(keep.then(|| t.clone()));
+        self.push_kept(Some(t.clone()));
     }
 
     /// Which of the representations still to come are kept, in order.

@@ -171,8 +171,23 @@ impl Targets {
         self.untransform_of(t).apply(x)
     }
 
+    /// Untransforms `values`, rows of one prediction per track of `tracks`, in place and in
+    /// parallel blocks of rows.
+    pub fn untransform_rows(&self, tracks: &[usize], values: &mut [f32]) {
+        use rayon::prelude::*;
+        let inverses: Vec<Untransform> = tracks.iter().map(|&t| self.untransform_of(t)).collect();
+        let width = inverses.len().max(1);
+        values.par_chunks_mut(width * 64).for_each(|block| {
+            for row in block.chunks_mut(width) {
+                for (x, inv) in row.iter_mut().zip(&inverses) {
+                    *x = inv.apply(*x);
+                }
+            }
+        });
+    }
+
     /// Track `t`'s untransform, read once for applying to many predictions.
-    pub fn untransform_of(&self, t: usize) -> Untransform {
+    fn untransform_of(&self, t: usize) -> Untransform {
         let row = &self.rows[t];
         Untransform { clip_soft: row.clip_soft, sqrt: row.sum_stat.contains("_sqrt") }
     }
@@ -184,13 +199,13 @@ impl Targets {
 
 /// One track's inverse of its training transforms.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Untransform {
+struct Untransform {
     clip_soft: Option<f64>,
     sqrt: bool,
 }
 
 impl Untransform {
-    pub fn apply(self, x: f32) -> f32 {
+    fn apply(self, x: f32) -> f32 {
         let mut x = x as f64;
         if let Some(cs) = self.clip_soft {
             if x > cs {

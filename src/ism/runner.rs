@@ -204,12 +204,7 @@ impl<'a> Runner<'a> {
 
     /// Untransforms predictions in place with the sheet (baskerville's untransform).
     pub fn untransform(&self, targets: &Targets, preds: &mut [f32]) {
-        let inverses: Vec<_> = self.spec.tracks.iter().map(|&t| targets.untransform_of(t)).collect();
-        for row in preds.chunks_mut(inverses.len().max(1)) {
-            for (x, inv) in row.iter_mut().zip(&inverses) {
-                *x = inv.apply(*x);
-            }
-        }
+        targets.untransform_rows(&self.spec.tracks, preds);
     }
 
     /// The tracks actually computed per pass (the handed-out ones and their strand partners).

@@ -65,18 +65,17 @@ impl Conv1D {
         if residual.is_some_and(|(first, s)| first.dims() != [batch, len, out_dim] || s.len() != out_dim) {
             return Ok(None);
         }
-        let first = residual.map(|(first, _)| first.contiguous()).transpose()?;
         let bias = self.bias.as_ref().map(|b| b.to_vec1::<f32>()).transpose()?;
-        let run = |xs: &[f32], ks: &[f32], first: Option<&[f32]>| {
-            let residual = first.zip(residual.map(|(_, s)| s));
-            cpu::pointwise(xs, batch * len, in_dim, ks, out_dim, bias.as_deref(), Some((scale, shift, act)), residual)
+        let run = |xs: &[f32], ks: &[f32], joined: Option<(&[f32], &[f32])>| {
+            cpu::pointwise(xs, batch * len, in_dim, ks, out_dim, bias.as_deref(), Some((scale, shift, act)), joined)
         };
         let out = cpu::with_slice(x, |xs| {
-            cpu::with_slice(&self.kernel, |ks| match &first {
-                Some(f) => cpu::with_slice(f, |fs| run(xs, ks, Some(fs))),
+            cpu::with_slice(&self.kernel, |ks| match residual {
+                Some((first, s)) => cpu::with_slice(first, |fs| run(xs, ks, Some((fs, s)))),
                 None => Ok(run(xs, ks, None)),
             })
         })???;
+        let Some(out) = out else { return Ok(None) };
         Ok(Some(Tensor::from_vec(out, (batch, len, out_dim), x.device())?))
     }
 

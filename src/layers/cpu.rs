@@ -169,7 +169,7 @@ pub fn conv1d_same(
     let span = (width - 1) * dilation + 1;
     let left = (span - 1) / 2;
     if width == 1 {
-        return pointwise(x, batch * len, cin, kernel, cout, bias, None, None);
+        return pointwise(x, batch * len, cin, kernel, cout, bias, None, None).expect("only a pre-activation can lack a per-element form");
     }
     // The density from a sample: either path is exact, and counting every input would
     // cost a pass over it for each convolution.
@@ -216,7 +216,9 @@ pub fn conv1d_same(
 
 /// A width-1 convolution (a dense layer per position) over `[rows, cin]`, optionally on
 /// `act(x * scale + shift)` — the preceding batch norm and activation — computed block by
-/// block into a cache-sized buffer instead of as a whole tensor of its own.
+/// block into a cache-sized buffer instead of as a whole tensor of its own, and optionally
+/// joined as `first + s * conv` (a residual branch's learned scale). None when `act` has no
+/// per-element form (softmax).
 pub fn pointwise(
     x: &[f32],
     rows: usize,
@@ -226,7 +228,7 @@ pub fn pointwise(
     bias: Option<&[f32]>,
     pre: Option<(&[f32], &[f32], crate::layers::Activation)>,
     residual: Option<(&[f32], &[f32])>,
-) -> Vec<f32> {
+) -> Option<Vec<f32>> {
     assert!(x.len() == rows * cin && kernel.len() == cin * cout);
     assert!(residual.is_none_or(|(first, scale)| first.len() == rows * cout && scale.len() == cout));
     let mut out = vec![0f32; rows * cout];
@@ -254,7 +256,7 @@ pub fn pointwise(
             .enumerate()
             .for_each(|(i, (dst, src))| run(i, dst, src)),
         Some((scale, shift, act)) => {
-            let done = with_activation!(act, f => {
+            with_activation!(act, f => {
                 out.par_chunks_mut(CHUNK * cout).zip(x.par_chunks(CHUNK * cin)).enumerate().for_each_init(
                     || vec![0f32; CHUNK * cin],
                     |buf, (i, (dst, src))| {
@@ -263,29 +265,10 @@ pub fn pointwise(
                         run(i, dst, buf);
                     },
                 )
-            });
-            if done.is_none() {
-                // Softmax has no per-element form: normalise whole rows first.
-                let y = softmax_rows(&scale_shift_map(x, cin, scale, shift, |v| v), cin);
-                return pointwise(&y, rows, cin, kernel, cout, bias, None, residual);
-            }
+            })?;
         }
     }
-    out
-}
-
-fn softmax_rows(x: &[f32], ch: usize) -> Vec<f32> {
-    let mut out = x.to_vec();
-    for row in out.chunks_exact_mut(ch) {
-        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let mut sum = 0.0;
-        for v in row.iter_mut() {
-            *v = (*v - max).exp();
-            sum += *v;
-        }
-        row.iter_mut().for_each(|v| *v /= sum);
-    }
-    out
+    Some(out)
 }
 
 /// The same convolution for mostly-zero input: each output row adds the kernel rows of

@@ -57,18 +57,8 @@ pub fn linear(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Result<Tens
     let in_dim = *dims.last().expect("rank >= 1");
     let rows: usize = dims[..dims.len() - 1].iter().product();
     let out_dim = kernel.dims()[1];
-    let mut parts = vec![x, kernel];
-    parts.extend(bias);
-    if crate::layers::cpu::usable(&parts) {
-        let bias = bias.map(|b| b.to_vec1::<f32>()).transpose()?;
-        let out = crate::layers::cpu::with_slice(x, |xs| {
-            crate::layers::cpu::with_slice(kernel, |ks| crate::layers::cpu::dense_act(xs, rows, in_dim, ks, out_dim, bias.as_deref(), crate::layers::Activation::Linear))
-        })??;
-        if let Some(out) = out {
-            let mut out_dims = dims;
-            *out_dims.last_mut().expect("rank >= 1") = out_dim;
-            return Ok(Tensor::from_vec(out, out_dims, x.device())?);
-        }
+    if let Some(y) = linear_act_cpu(x, kernel, bias, Activation::Linear)? {
+        return Ok(y);
     }
     let y = x.reshape((rows, in_dim))?.matmul(kernel)?;
     let y = match bias {
@@ -80,29 +70,38 @@ pub fn linear(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>) -> Result<Tens
     Ok(y.reshape(out_dims)?)
 }
 
+/// `act(x kernel + bias)` on our CPU kernel ([`crate::layers::cpu::dense_act`]: product,
+/// bias and activation block by block on all threads), when this is inference on the CPU
+/// and `act` has a per-element form; None otherwise.
+fn linear_act_cpu(x: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, act: Activation) -> Result<Option<Tensor>> {
+    use crate::layers::cpu;
+    let mut parts = vec![x, kernel];
+    parts.extend(bias);
+    if !cpu::usable(&parts) {
+        return Ok(None);
+    }
+    let mut dims = x.dims().to_vec();
+    let in_dim = *dims.last().expect("rank >= 1");
+    let rows: usize = dims[..dims.len() - 1].iter().product();
+    let n = kernel.dims()[1];
+    let out = cpu::with_slice(x, |xs| {
+        cpu::with_slice(kernel, |ks| match bias {
+            Some(b) => cpu::with_slice(b, |bs| cpu::dense_act(xs, rows, in_dim, ks, n, Some(bs), act)),
+            None => Ok(cpu::dense_act(xs, rows, in_dim, ks, n, None, act)),
+        })
+    })???;
+    let Some(out) = out else { return Ok(None) };
+    *dims.last_mut().expect("rank >= 1") = n;
+    Ok(Some(Tensor::from_vec(out, dims, x.device())?))
+}
+
 impl Dense {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        // Inference on the CPU: product, bias and activation block by block on all threads
-        // (candle's element-wise ops are one pass each, on one thread; for Shorkie's
-        // 5,215-track softplus head they took twice as long as the matrix product).
-        let mut parts = vec![x, &self.kernel];
-        parts.extend(self.bias.as_ref());
-        if crate::layers::cpu::usable(&parts) {
-            let dims = x.dims().to_vec();
-            let in_dim = *dims.last().expect("rank >= 1");
-            let rows: usize = dims[..dims.len() - 1].iter().product();
-            let n = self.out_dim();
-            let out = crate::layers::cpu::with_slice(x, |xs| {
-                crate::layers::cpu::with_slice(&self.kernel, |ks| match &self.bias {
-                    Some(b) => crate::layers::cpu::with_slice(b, |bs| crate::layers::cpu::dense_act(xs, rows, in_dim, ks, n, Some(bs), self.activation)),
-                    None => Ok(crate::layers::cpu::dense_act(xs, rows, in_dim, ks, n, None, self.activation)),
-                })
-            })???;
-            if let Some(out) = out {
-                let mut out_dims = dims;
-                *out_dims.last_mut().expect("rank >= 1") = n;
-                return Ok(Tensor::from_vec(out, out_dims, x.device())?);
-            }
+        // Inference on the CPU: one kernel (candle's element-wise ops are one pass each, on
+        // their own thread pool; for Shorkie's 5,215-track softplus head they took twice as
+        // long as the matrix product).
+        if let Some(y) = linear_act_cpu(x, &self.kernel, self.bias.as_ref(), self.activation)? {
+            return Ok(y);
         }
         let y = linear(x, &self.kernel, self.bias.as_ref())?;
         self.activation.forward(&y)

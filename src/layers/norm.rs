@@ -51,9 +51,15 @@ impl BatchNorm {
         if self.train.is_training() {
             return Ok(None);
         }
+        let (scale, shift) = self.fold()?;
+        Ok(Some((scale.to_dtype(candle_core::DType::F32)?.to_vec1()?, shift.to_dtype(candle_core::DType::F32)?.to_vec1()?)))
+    }
+
+    /// The moving statistics folded into one scale and shift per channel.
+    fn fold(&self) -> Result<(Tensor, Tensor)> {
         let scale = (&self.gamma / (&self.moving_variance + self.eps)?.sqrt()?)?;
         let shift = (&self.beta - (&self.moving_mean * &scale)?)?;
-        Ok(Some((scale.to_dtype(candle_core::DType::F32)?.to_vec1()?, shift.to_dtype(candle_core::DType::F32)?.to_vec1()?)))
+        Ok((scale, shift))
     }
 
     /// Normalisation followed by `act`, fused into one pass on the CPU.
@@ -74,9 +80,7 @@ impl BatchNorm {
             ));
             return act.forward(&y);
         }
-        // Fold the statistics into one scale and shift per channel.
-        let scale = (&self.gamma / (&self.moving_variance + self.eps)?.sqrt()?)?;
-        let shift = (&self.beta - (&self.moving_mean * &scale)?)?;
+        let (scale, shift) = self.fold()?;
         if let (true, Some(_)) = (cpu::usable(&[x, &scale, &shift]), act.scalar()) {
             let ch = scale.dim(0)?;
             let scale: Vec<f32> = scale.to_vec1()?;

@@ -910,20 +910,9 @@ impl Predictor {
         let plan = self.reuse_plan(clusters, reqs);
         let bases: BTreeSet<usize> = plan.iter().flatten().map(|p| p.0).collect();
         let (whole, edited): (Vec<usize>, Vec<usize>) = (0..reqs.len()).partition(|&i| plan[i].is_none());
-        let inverses: Option<Vec<_>> = match (&self.spec.targets, self.spec.lm) {
-            (Some(targets), false) => Some(self.selected.iter().map(|&t| targets.untransform_of(t)).collect()),
-            _ => None,
-        };
         let untransform = |rows: &mut [f32]| {
-            use rayon::prelude::*;
-            if let Some(inverses) = &inverses {
-                rows.par_chunks_mut(nsel * 64).for_each(|block| {
-                    for row in block.chunks_mut(nsel) {
-                        for (x, inv) in row.iter_mut().zip(inverses) {
-                            *x = inv.apply(*x);
-                        }
-                    }
-                });
+            if let (Some(targets), false) = (&self.spec.targets, self.spec.lm) {
+                targets.untransform_rows(&self.selected, rows);
             }
         };
         // `y`: the combined predictions of the chunk, item after item (`bins x selected` each).
